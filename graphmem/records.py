@@ -1,0 +1,229 @@
+"""The graph model: pydantic records shared by every stage.
+
+Each record knows its node label and how to become store nodes and edges
+(see ``graphmem.graph``). Every record carries a ``namespace`` (the tenant).
+Timestamps are timezone-aware UTC datetimes; naive ones are read as UTC.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+MAX_ID_CHARS = 512
+MAX_NAME_CHARS = 1_000
+MAX_TEXT_CHARS = 200_000
+MAX_SENTENCE_CHARS = 20_000
+
+
+def _utc(value: datetime) -> datetime:
+    # Naive datetimes are taken as UTC so that both stores compare them the same way.
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_utc)]
+Namespace = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}$")]
+RecordId = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ID_CHARS)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME_CHARS)]
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT_CHARS)]
+Sentence = Annotated[str, StringConstraints(max_length=MAX_SENTENCE_CHARS)]
+Predicate = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
+
+DEFAULT_NAMESPACE = "default"
+
+
+def content_id(prefix: str, *parts: str) -> str:
+    """A stable id from content: the same parts always give the same id."""
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:24]
+    return f"{prefix}:{digest}"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Record(BaseModel):
+    """Base of every stored record: an id unique within its namespace."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    LABEL: ClassVar[str]
+
+    id: RecordId
+    namespace: Namespace = DEFAULT_NAMESPACE
+
+
+class Document(Record):
+    LABEL: ClassVar[str] = "Document"
+
+    title: Name | None = None
+    source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    date: UtcDatetime | None = None
+    content_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+    char_count: Annotated[int, Field(ge=0)] = 0
+    metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
+
+
+class Passage(Record):
+    """A chunk of a document; ``start``/``end`` are character offsets into the document text."""
+
+    LABEL: ClassVar[str] = "Passage"
+
+    document_id: RecordId
+    text: Text
+    start: Annotated[int, Field(ge=0)]
+    end: Annotated[int, Field(ge=0)]
+    position: Annotated[int, Field(ge=0)] = 0
+    title: Name | None = None
+    date: UtcDatetime | None = None
+
+    @model_validator(mode="after")
+    def _offsets_in_order(self) -> Passage:
+        if self.end < self.start:
+            raise ValueError(f"passage end offset {self.end} is before its start {self.start}")
+        return self
+
+
+class Dialogue(Record):
+    LABEL: ClassVar[str] = "Dialogue"
+
+    title: Name | None = None
+    source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    content_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
+    participants: list[Name] = Field(default_factory=list)
+
+
+class Session(Record):
+    LABEL: ClassVar[str] = "Session"
+
+    dialogue_id: RecordId
+    timestamp: UtcDatetime
+    position: Annotated[int, Field(ge=0)] = 0
+
+
+class Turn(Record):
+    """One utterance: a passage of its own, tied to its session (time) and speaker."""
+
+    LABEL: ClassVar[str] = "Turn"
+
+    dialogue_id: RecordId
+    session_id: RecordId
+    speaker: Name
+    text: Text
+    timestamp: UtcDatetime
+    position: Annotated[int, Field(ge=0)] = 0
+    turn_ref: Annotated[str, StringConstraints(max_length=MAX_ID_CHARS)] | None = None
+
+
+class Entity(Record):
+    LABEL: ClassVar[str] = "Entity"
+
+    name: Name
+    key: Name
+    type: Annotated[str, StringConstraints(max_length=64)] = "THING"
+    aliases: list[Name] = Field(default_factory=list)
+    document_ids: list[RecordId] = Field(default_factory=list)
+
+
+class Fact(Record):
+    """A subject–predicate–object triple with bi-temporal validity and provenance."""
+
+    LABEL: ClassVar[str] = "Fact"
+
+    subject_id: RecordId
+    predicate: Predicate
+    object_id: RecordId
+    subject_name: Name | None = None
+    object_name: Name | None = None
+    sentence: Sentence = ""
+    valid_from: UtcDatetime | None = None
+    valid_to: UtcDatetime | None = None
+    recorded_at: UtcDatetime = Field(default_factory=utc_now)
+    expired_at: UtcDatetime | None = None
+    provenance: list[RecordId] = Field(default_factory=list)
+    confidence: Confidence = 1.0
+    document_ids: list[RecordId] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _validity_in_order(self) -> Fact:
+        if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
+            raise ValueError("fact valid_to is before valid_from")
+        return self
+
+
+class Participant(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    entity_id: RecordId
+    role: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+
+
+class Hyperedge(Record):
+    """An n-ary fact: one node joined to all its participants, each in a role."""
+
+    LABEL: ClassVar[str] = "Hyperedge"
+
+    predicate: Predicate
+    participants: Annotated[list[Participant], Field(min_length=2)]
+    sentence: Sentence = ""
+    valid_from: UtcDatetime | None = None
+    valid_to: UtcDatetime | None = None
+    recorded_at: UtcDatetime = Field(default_factory=utc_now)
+    expired_at: UtcDatetime | None = None
+    provenance: list[RecordId] = Field(default_factory=list)
+    confidence: Confidence = 1.0
+    document_ids: list[RecordId] = Field(default_factory=list)
+
+
+class Community(Record):
+    LABEL: ClassVar[str] = "Community"
+
+    level: Annotated[int, Field(ge=0)]
+    parent_id: RecordId | None = None
+    member_ids: list[RecordId] = Field(default_factory=list)
+    title: Name | None = None
+    summary: Text = ""
+
+
+class Mention(BaseModel):
+    """Edge-only record: a passage or turn mentions an entity (HippoRAG's context edge)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    TYPE: ClassVar[str] = "MENTIONS"
+
+    namespace: Namespace = DEFAULT_NAMESPACE
+    passage_id: RecordId
+    entity_id: RecordId
+    count: Annotated[int, Field(ge=1)] = 1
+
+
+class Synonym(BaseModel):
+    """Edge-only record: two entities whose names are near-duplicates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    TYPE: ClassVar[str] = "SYNONYM"
+
+    namespace: Namespace = DEFAULT_NAMESPACE
+    entity_id: RecordId
+    other_id: RecordId
+    score: Confidence
+
+
+NODE_RECORDS: tuple[type[Record], ...] = (
+    Document,
+    Passage,
+    Dialogue,
+    Session,
+    Turn,
+    Entity,
+    Fact,
+    Hyperedge,
+    Community,
+)
+RECORD_BY_LABEL: dict[str, type[Record]] = {cls.LABEL: cls for cls in NODE_RECORDS}
