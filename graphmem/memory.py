@@ -1,0 +1,73 @@
+"""Memory: the Python API, a thin facade over the pipeline's stages and a store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from graphmem.config import Settings
+from graphmem.graph import from_node
+from graphmem.ingest import Ingestor, IngestReport
+from graphmem.records import Record
+from graphmem.sources import DialogueInput, DocumentInput, read_paths
+from graphmem.store import Counts, GraphStore, open_store
+from graphmem.store.base import check_namespace
+
+
+class Memory:
+    """Open a store (a file path, a Neo4j URI, or GRAPHMEM_STORE) and work in one namespace.
+
+    >>> memory = Memory("/tmp/example.sqlite3")
+    >>> report = memory.add_documents([{"id": "d1", "title": "Ada", "text": "Ada lived in London."}])
+    """
+
+    def __init__(self, store: GraphStore | str | Path | None = None, namespace: str | None = None,
+                 *, progress: bool = False) -> None:  # fmt: skip
+        settings = Settings.from_env()
+        self.store: GraphStore = store if isinstance(store, GraphStore) else open_store(store)
+        self.namespace = check_namespace(namespace or settings.namespace)
+        self.progress = progress
+
+    def __enter__(self) -> Memory:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _ingestor(self) -> Ingestor:
+        return Ingestor(self.store, self.namespace, progress=self.progress)
+
+    def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
+        """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
+        batch = read_paths(paths)
+        report = IngestReport(files=batch.files, quarantined=list(batch.quarantined),
+                              errors=[str(e) for e in batch.errors])  # fmt: skip
+        return self._ingestor().ingest(batch.documents, batch.dialogues, report)
+
+    def add_documents(self, documents: Iterable[DocumentInput | Mapping[str, Any]]) -> IngestReport:
+        docs = [d if isinstance(d, DocumentInput) else DocumentInput.model_validate(d) for d in documents]
+        return self._ingestor().ingest(documents=docs)
+
+    def add_dialogue(self, dialogue: DialogueInput | Mapping[str, Any]) -> IngestReport:
+        dlg = dialogue if isinstance(dialogue, DialogueInput) else DialogueInput.model_validate(dialogue)
+        return self._ingestor().ingest(dialogues=[dlg])
+
+    def counts(self) -> Counts:
+        return self.store.counts(self.namespace)
+
+    def records(self, label: str | None = None, limit: int | None = None) -> list[Record]:
+        """Stored records of the namespace, optionally of one label (``"Passage"``, ``"Turn"``, ...)."""
+        out: list[Record] = []
+        for node in self.store.iter_nodes(self.namespace, label):
+            if limit is not None and len(out) >= limit:
+                break
+            out.append(from_node(node))
+        return out
+
+    def forget_document(self, document_id: str) -> None:
+        """Remove a document or dialogue and everything only it supported."""
+        self.store.delete_document(self.namespace, document_id)
+
+    def close(self) -> None:
+        self.store.close()
