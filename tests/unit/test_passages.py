@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from itertools import pairwise
+
 from graphmem.passages import chunk_spans, sentences, split_passages
 
 TEXT = (
@@ -31,7 +33,7 @@ def test_passages_are_exact_slices_with_stable_ids() -> None:
 
 def test_whole_text_is_covered_without_overlap() -> None:
     spans = chunk_spans(TEXT, max_words=12)
-    assert all(a.end <= b.start for a, b in zip(spans, spans[1:], strict=False))
+    assert all(a.end <= b.start for a, b in pairwise(spans))
     covered = "".join(TEXT[s.start : s.end] for s in spans)
     assert covered.replace(" ", "").replace("\n", "") == TEXT.replace(" ", "").replace("\n", "")
 
