@@ -99,6 +99,10 @@ cmd_fetch() {
     log "jars already present in $LIB_DIR (pom unchanged), not fetching"
     return 0
   fi
+  local pid
+  if pid="$(running_pid)"; then
+    die "the server runs (pid $pid) on jars that need refreshing; run '$0 stop' first"
+  fi
   command -v "$MVN" >/dev/null 2>&1 || die "Maven ('$MVN') not found; install maven or set MVN"
   mkdir -p "$NEO4J_DIR" "$LOGS_DIR"
   local tmp="$NEO4J_DIR/lib.tmp.$$"
@@ -200,8 +204,17 @@ server.memory.heap.initial_size=$HEAP_INITIAL
 server.memory.heap.max_size=$HEAP_MAX
 server.memory.pagecache.size=$PAGECACHE
 
+# Small transaction logs: no 256 MiB preallocated file per database.
+db.tx_log.preallocate=false
+db.tx_log.rotation.size=64M
+db.tx_log.rotation.retention_policy=256M size
+
 # No network access from here: no usage reports.
 dbms.usage_report.enabled=false
+
+# Faster stop: Bolt otherwise waits 2 x 5 s for (already closed) connections.
+internal.server.bolt.connection_shutdown_wait_time=1s
+internal.server.bolt.thread_pool_shutdown_wait_time=1s
 EOF
 }
 
@@ -239,7 +252,7 @@ wait_ready() {
       elif ((auth == 2)); then
         err "the server runs, but rejected user neo4j with GRAPHMEM_NEO4J_PASSWORD."
         err "The password is set only on the first start; reset it with ALTER USER, or"
-        err "stop and delete $DATA_DIR to start afresh."
+        err "stop and delete $DATA_DIR to start afresh. The server stays up (pid $pid)."
         exit 1
       fi
     fi
@@ -255,8 +268,9 @@ with_lock() {
   # Serialise start/stop/fetch of the same state folder.
   mkdir -p "$NEO4J_DIR"
   if command -v flock >/dev/null 2>&1; then
+    # The server is started with fd 9 closed, so that it does not hold the lock.
     exec 9>"$NEO4J_DIR/.lock"
-    flock -w 600 9 || die "could not lock $NEO4J_DIR/.lock"
+    flock -w 300 9 || die "could not lock $NEO4J_DIR/.lock (another neo4j-local.sh runs?)"
   fi
   "$@"
 }
@@ -325,7 +339,7 @@ cmd_start() {
     cd "$HOME_DIR"
     exec "${launcher[@]}" "$JAVA" "${jvm_opts[@]}" -cp "$LIB_DIR/*" "$MAIN_CLASS" \
       --home-dir="$HOME_DIR" --config-dir="$CONF_DIR"
-  ) </dev/null >>"$CONSOLE_LOG" 2>&1 &
+  ) </dev/null >>"$CONSOLE_LOG" 2>&1 9>&- &
   pid=$!
   printf '%s\n' "$pid" >"$PID_FILE"
 
