@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from graphmem.config import Settings
+from graphmem.embed import Embedder
+from graphmem.extract.types import Extractor
 from graphmem.graph import from_node
-from graphmem.ingest import Ingestor, IngestReport
+from graphmem.ingest import IngestConfig, Ingestor, IngestReport
 from graphmem.records import Record
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
-from graphmem.store import Counts, GraphStore, open_store
+from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
 from graphmem.store.base import check_namespace
 
 
@@ -22,12 +25,35 @@ class Memory:
     >>> report = memory.add_documents([{"id": "d1", "title": "Ada", "text": "Ada lived in London."}])
     """
 
-    def __init__(self, store: GraphStore | str | Path | None = None, namespace: str | None = None,
-                 *, progress: bool = False) -> None:  # fmt: skip
+    def __init__(self, store: GraphStore | str | Path | None = None, namespace: str | None = None, *,
+                 extract: bool = True, extractor: Extractor | None = None, embedder: Embedder | None = None,
+                 config: IngestConfig | None = None, progress: bool = False) -> None:  # fmt: skip
+        """``extract=False`` stores documents, passages and turns only (no models are loaded)."""
         settings = Settings.from_env()
         self.store: GraphStore = store if isinstance(store, GraphStore) else open_store(store)
         self.namespace = check_namespace(namespace or settings.namespace)
         self.progress = progress
+        self.config = config or IngestConfig()
+        self._extract = extract
+        self._extractor = extractor
+        self._embedder = embedder
+
+    @property
+    def extractor(self) -> Extractor:
+        """The extractor: the one given, else an LLM when GRAPHMEM_LLM_BASE_URL is set, else spaCy."""
+        if self._extractor is None:
+            from graphmem.extract.defaults import default_extractor
+
+            self._extractor = default_extractor()
+        return self._extractor
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            from graphmem.embed import CachedEmbedder, SentenceTransformerEmbedder
+
+            self._embedder = CachedEmbedder(SentenceTransformerEmbedder(), embedding_cache_path(self.store))
+        return self._embedder
 
     def __enter__(self) -> Memory:
         return self
@@ -36,7 +62,10 @@ class Memory:
         self.close()
 
     def _ingestor(self) -> Ingestor:
-        return Ingestor(self.store, self.namespace, progress=self.progress)
+        if not self._extract:
+            return Ingestor(self.store, self.namespace, config=self.config, progress=self.progress)
+        return Ingestor(self.store, self.namespace, extractor=self.extractor, embedder=self.embedder,
+                        config=self.config, progress=self.progress)  # fmt: skip
 
     def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
         """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
@@ -70,4 +99,17 @@ class Memory:
         self.store.delete_document(self.namespace, document_id)
 
     def close(self) -> None:
+        close = getattr(self._embedder, "close", None)
+        if close is not None:
+            close()
         self.store.close()
+
+
+def embedding_cache_path(store: GraphStore) -> Path:
+    """GRAPHMEM_EMBED_CACHE, else beside an embedded store's file, else .graphmem/embeddings.sqlite3."""
+    override = os.environ.get("GRAPHMEM_EMBED_CACHE")
+    if override:
+        return Path(override)
+    if isinstance(store, EmbeddedStore):
+        return store.path.with_name(store.path.stem + ".embeddings.sqlite3")
+    return Path(".graphmem") / "embeddings.sqlite3"

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from graphmem.embed import CachedEmbedder, SentenceTransformerEmbedder
+from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.store import EmbeddedStore, GraphStore
 from graphmem.store.neo4j import Neo4jSettings, Neo4jStore
 
@@ -68,6 +70,20 @@ def neo4j_store(neo4j_settings: Neo4jSettings) -> Iterator[Neo4jStore]:
     store = Neo4jStore(neo4j_settings)
     yield store
     store.close()
+
+
+@pytest.fixture(scope="session")
+def spacy_extractor() -> SpacyExtractor:
+    """One spaCy pipeline for the whole session (loading it takes seconds)."""
+    return SpacyExtractor()
+
+
+@pytest.fixture(scope="session")
+def embedder(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CachedEmbedder]:
+    """all-MiniLM-L6-v2 from its PyPI package, behind a cache shared by the session's tests."""
+    cached = CachedEmbedder(SentenceTransformerEmbedder(), tmp_path_factory.mktemp("embed") / "cache.sqlite3")
+    yield cached
+    cached.close()
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""Evaluation: extraction against hand-labelled triples (retrieval benchmarks come later)."""
