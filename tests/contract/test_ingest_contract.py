@@ -97,8 +97,10 @@ def test_dialogue_turns_carry_speaker_and_session_time(memory: Memory, ns: str, 
     assert store.counts(ns).total_nodes == 0
 
 
-def test_both_stores_build_the_same_graph(embedded_store: GraphStore, neo4j_store: GraphStore, ns: str,
-                                          spacy_extractor: SpacyExtractor, embedder: CachedEmbedder) -> None:  # fmt: skip
+def test_both_stores_build_the_same_graph(
+    embedded_store: GraphStore, neo4j_store: GraphStore, ns: str, spacy_extractor: SpacyExtractor,
+    embedder: CachedEmbedder,
+) -> None:
     digests = []
     for backend in (embedded_store, neo4j_store):
         Memory(backend, ns, extractor=spacy_extractor, embedder=embedder).add_paths(SAMPLE)
