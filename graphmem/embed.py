@@ -229,3 +229,4 @@ class CachedEmbedder:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+

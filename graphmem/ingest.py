@@ -9,15 +9,18 @@ that source unmarked and a re-run redoes it, converging on the same graph.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 from tqdm import tqdm
 
 from graphmem.embed import Embedder
-from graphmem.extract.types import Extractor, PassageInput
+from graphmem.extract.background import BackgroundExtractor
+from graphmem.extract.types import Extractor, PassageExtraction, PassageInput
 from graphmem.graph import GraphRecord, from_node, write_records
 from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, text_hash
 from graphmem.passages import DEFAULT_MAX_WORDS
@@ -70,10 +73,23 @@ class IngestReport:
 class IngestConfig:
     max_words: int = DEFAULT_MAX_WORDS  # passage size
     batch_passages: int = 512  # passages extracted and written together
+    extraction_workers: int = 2  # spaCy worker processes, one per core (0: parse in the main process)
+    parallel_min_words: int = 40_000  # smaller inputs are parsed in-process: a worker takes seconds to start
     resolution: ResolutionConfig = field(default_factory=ResolutionConfig)
 
 
 Source = tuple[str, DocumentInput | DialogueInput]
+Batch = list[tuple[Source, list[GraphRecord]]]
+
+
+@dataclass
+class Prepared:
+    """A batch whose structure is written and whose extraction is under way."""
+
+    batch: Batch
+    roots: list[Record]
+    units: list[Passage | Turn]
+    extraction: Future[list[PassageExtraction]] | None
 
 
 def fact_text(fact: Fact) -> str:
@@ -94,7 +110,10 @@ class Ingestor:
         self.config = config or IngestConfig()
         self.progress = progress
         self._index: EntityIndex | None = None
-        self._vectors: dict[str, np.ndarray] = {}  # entity id -> unit vector, for synonym edges
+        # entity name vectors for synonym edges: one row per entity, grown batch by batch
+        self._vector_ids: list[str] = []
+        self._vector_row: dict[str, int] = {}
+        self._matrix: np.ndarray | None = None
 
     # ------------------------------------------------------------------ timing
 
@@ -111,23 +130,47 @@ class Ingestor:
         report = report or IngestReport()
         started = time.perf_counter()
         sources: list[Source] = [(d.id, d) for d in documents] + [(d.id, d) for d in dialogues]
+        background = self._background(sources)
         bar = tqdm(total=len(sources), unit="source", disable=not self.progress, desc="ingest")
-        batch: list[tuple[Source, list[GraphRecord]]] = []
+        try:
+            for batch in self._batches(sources, report):
+                # Parsing and embedding take turns rather than overlap: both want every core, and
+                # oversubscribed cores slow torch down more than the overlap gains.
+                self._complete(self._prepare(batch, report, background), report)
+                bar.update(len(batch))
+        finally:
+            bar.close()
+            if background is not None:
+                background.close()
+        report.seconds += time.perf_counter() - started
+        return report
+
+    def _batches(self, sources: Sequence[Source], report: IngestReport) -> Iterator[Batch]:
+        batch: Batch = []
         size = 0
         for source in sources:
             records = self._records(source, report)
             batch.append((source, records))
             size += len(records)
             if size >= self.config.batch_passages:
-                self._process(batch, report)
-                bar.update(len(batch))
+                yield batch
                 batch, size = [], 0
         if batch:
-            self._process(batch, report)
-            bar.update(len(batch))
-        bar.close()
-        report.seconds += time.perf_counter() - started
-        return report
+            yield batch
+
+    def _background(self, sources: Sequence[Source]) -> BackgroundExtractor | None:
+        """A worker process for spaCy when the input is large enough to repay its start-up."""
+        from graphmem.extract.spacy_extractor import SpacyExtractor  # spaCy loads only when it is used
+
+        if not isinstance(self.extractor, SpacyExtractor) or self.config.extraction_workers < 1:
+            return None
+        words = sum(len(item.text.split()) for _, item in sources if isinstance(item, DocumentInput))
+        words += sum(len(t.text.split()) for _, item in sources if isinstance(item, DialogueInput)
+                     for session in item.sessions for t in session.turns)  # fmt: skip
+        if words < self.config.parallel_min_words:
+            return None
+        factory = partial(SpacyExtractor, batch_size=self.extractor.batch_size)
+        return BackgroundExtractor(factory, self.config.extraction_workers)
 
     def _records(self, source: Source, report: IngestReport) -> list[GraphRecord]:
         _, item = source
@@ -141,7 +184,7 @@ class Ingestor:
             report.turns += sum(isinstance(r, Turn) for r in records)
         return records
 
-    def _changed(self, batch: Sequence[tuple[Source, list[GraphRecord]]],
+    def _changed(self, batch: Batch,
                  report: IngestReport) -> list[list[GraphRecord]]:  # fmt: skip
         """Records of the sources that must be written; old versions of changed ones are deleted."""
         ids = [source_id for (source_id, _), _ in batch]
@@ -162,22 +205,45 @@ class Ingestor:
 
     # ------------------------------------------------------------------ one batch
 
-    def _process(self, batch: Sequence[tuple[Source, list[GraphRecord]]], report: IngestReport) -> None:
+    def _prepare(self, batch: Batch, report: IngestReport,
+                 background: BackgroundExtractor | None) -> Prepared:  # fmt: skip
+        """Skip unchanged sources, write the structural records, start the extraction."""
         todo = self._timed(report, "check", lambda: self._changed(batch, report))
-        if not todo:
-            return
         roots = [r for records in todo for r in records if isinstance(r, Document | Dialogue)]
         body = [r for records in todo for r in records if not isinstance(r, Document | Dialogue)]
         # Documents and dialogues go first as bare nodes so that passages can point at them;
         # their content hash is only written at the very end.
-        placeholders = [r.model_copy(update={"content_hash": None}) for r in roots]
-        self._write(report, [*placeholders, *body])
+        if roots:
+            self._write(report, [*[r.model_copy(update={"content_hash": None}) for r in roots], *body])
         units = [r for r in body if isinstance(r, Passage | Turn)]
+        extraction: Future[list[PassageExtraction]] | None = None
         if self.extractor is not None and units:
-            resolved = self._extract_and_resolve(units, roots, report)
+            inputs = self._passage_inputs(units, roots)
+            if background is not None:
+                extraction = background.submit(inputs)
+            else:
+                extraction = Future()
+                extraction.set_result(self._timed(report, "extract", lambda: self.extractor.extract(inputs)))  # type: ignore[union-attr]
+        return Prepared(batch, roots, units, extraction)
+
+    def _encode(self, texts: Sequence[str], report: IngestReport) -> np.ndarray:
+        embedder = self.embedder
+        assert embedder is not None
+        return self._timed(report, "embed", lambda: embedder.encode(texts))
+
+    def _complete(self, prepared: Prepared, report: IngestReport) -> None:
+        """Resolve, embed and write a prepared batch, then mark its sources as done."""
+        extractions = None
+        if prepared.extraction is not None:
+            extractions = self._timed(report, "extract", prepared.extraction.result)
+        if self.embedder is not None and prepared.units:
+            self._encode([u.text for u in prepared.units], report)
+        if extractions is not None:
+            resolved = self._resolve(prepared.units, extractions, report)
             self._write(report, [*resolved.entities, *resolved.facts, *resolved.hyperedges, *resolved.mentions])
-            self._embed_and_link(units, resolved, report)
-        self._write(report, roots)
+            self._embed_and_link(prepared.units, resolved, report)
+        if prepared.roots:
+            self._write(report, prepared.roots)
 
     def _write(self, report: IngestReport, records: Sequence[GraphRecord]) -> None:
         nodes, edges = self._timed(report, "write", lambda: write_records(self.store, records))
@@ -204,32 +270,29 @@ class Ingestor:
                 assert isinstance(entity, Entity)
                 index.add_known(entity)
             self._index = index
-            self._vectors = {}
+            self._vector_ids, self._vector_row, self._matrix = [], {}, None
         return self._index
 
-    def _extract_and_resolve(self, units: Sequence[Passage | Turn], roots: Sequence[Record],
-                             report: IngestReport) -> Resolved:  # fmt: skip
-        assert self.extractor is not None
-        inputs = self._passage_inputs(units, roots)
-        extractions = self._timed(report, "extract", lambda: self.extractor.extract(inputs))  # type: ignore[union-attr]
+    def _resolve(self, units: Sequence[Passage | Turn], extractions: Sequence[PassageExtraction],
+                 report: IngestReport) -> Resolved:  # fmt: skip
         meta = {
             u.id: PassageMeta(u.document_id if isinstance(u, Passage) else u.dialogue_id,
                               u.date if isinstance(u, Passage) else u.timestamp)
             for u in units
         }  # fmt: skip
         index = self._timed(report, "resolve", self._entity_index)
-        resolved: Resolved = self._timed(report, "resolve", lambda: self._resolve(index, extractions, meta))
+        resolved: Resolved = self._timed(report, "resolve", lambda: self._merge_stored(
+            resolve_batch(index, extractions, meta, self.namespace)))  # fmt: skip
         report.entities += len(resolved.new_entity_ids)
         report.facts += len(resolved.facts)
         report.hyperedges += len(resolved.hyperedges)
         return resolved
 
-    def _resolve(self, index: EntityIndex, extractions: Any, meta: dict[str, PassageMeta]) -> Resolved:
-        resolved = resolve_batch(index, extractions, meta, self.namespace)
-        # a fact or hyperedge already stored by another source keeps its provenance and earliest date
-        existing = {n.id: from_node(n) for n in self.store.get_nodes(
-            self.namespace, [f.id for f in [*resolved.facts, *resolved.hyperedges]])}  # fmt: skip
-        for item in [*resolved.facts, *resolved.hyperedges]:
+    def _merge_stored(self, resolved: Resolved) -> Resolved:
+        """A fact or hyperedge already stored by another source keeps its provenance and earliest date."""
+        items = [*resolved.facts, *resolved.hyperedges]
+        existing = {n.id: from_node(n) for n in self.store.get_nodes(self.namespace, [i.id for i in items])}
+        for item in items:
             old = existing.get(item.id)
             if isinstance(old, Fact | Hyperedge):
                 merge_fact(item, old.provenance, old.document_ids, old.valid_from, old.confidence)
@@ -239,22 +302,23 @@ class Ingestor:
     def _embed_and_link(self, units: Sequence[Passage | Turn], resolved: Resolved, report: IngestReport) -> None:
         if self.embedder is None:
             return
-        embedder = self.embedder
-        self._timed(report, "embed", lambda: embedder.encode([u.text for u in units]))
-        self._timed(report, "embed", lambda: embedder.encode([fact_text(f) for f in resolved.facts]))
+        self._encode([fact_text(f) for f in resolved.facts], report)
         index = self._entity_index()
         linkable = [k for k in index.by_key.values() if k.type not in _NO_SYNONYM_TYPES
                     and len(k.name) >= self.config.resolution.synonym_min_chars]  # fmt: skip
-        missing = [k for k in linkable if k.id not in self._vectors]
+        missing = [k for k in linkable if k.id not in self._vector_row]
         if missing:
-            vectors = self._timed(report, "embed", lambda: embedder.encode([k.name for k in missing]))
-            self._vectors.update(zip((k.id for k in missing), vectors, strict=True))
-        new_ids = [i for i in resolved.new_entity_ids if i in self._vectors]
-        if not new_ids:
+            vectors = self._encode([k.name for k in missing], report)
+            for k in missing:
+                self._vector_row[k.id] = len(self._vector_ids)
+                self._vector_ids.append(k.id)
+            self._matrix = vectors if self._matrix is None else np.vstack([self._matrix, vectors])
+        new_ids = [i for i in resolved.new_entity_ids if i in self._vector_row]
+        if not new_ids or self._matrix is None:
             return
-        all_ids = list(self._vectors)
+        matrix = self._matrix
         synonyms = self._timed(report, "synonyms", lambda: synonym_edges(
-            new_ids, np.stack([self._vectors[i] for i in new_ids]), all_ids,
-            np.stack([self._vectors[i] for i in all_ids]), self.namespace, self.config.resolution))  # fmt: skip
+            new_ids, matrix[[self._vector_row[i] for i in new_ids]], self._vector_ids, matrix, self.namespace,
+            self.config.resolution))  # fmt: skip
         self._write(report, synonyms)
         report.synonyms += len(synonyms)

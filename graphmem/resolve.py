@@ -51,6 +51,32 @@ def normalise_key(name: str) -> str:
     return " ".join(words)
 
 
+_ROMAN = re.compile(r"^[ivxlcdm]+$")
+
+
+def _compact(key: str) -> str:
+    return key.replace(" ", "").replace("-", "")
+
+
+def spelling_variants(a: str, b: str) -> bool:
+    """Whether two keys differ only in spelling ("programmes"/"programs"), not in what they name.
+
+    Numbers and numerals always tell names apart ("World War I"/"II", "2016"/"2017 film"),
+    and so does any word too short to have a spelling variant ("LDS"/"RLDS").
+    """
+    words_a, words_b = a.split(), b.split()
+    if len(words_a) != len(words_b):
+        return False
+    for x, y in zip(words_a, words_b, strict=True):
+        if x == y:
+            continue
+        if not (x.isalpha() and y.isalpha()) or _ROMAN.match(x) or _ROMAN.match(y):
+            return False
+        if min(len(x), len(y)) < 5 or x[0] != y[0] or fuzz.ratio(x, y) < 85:
+            return False  # "indirect"/"direct" differ in meaning, not spelling
+    return True
+
+
 def entity_id(key: str) -> str:
     return content_id("e", key)
 
@@ -81,6 +107,7 @@ class EntityIndex:
         self.config = config or ResolutionConfig()
         self.by_key: dict[str, KnownEntity] = {}
         self._by_token: dict[str, set[str]] = defaultdict(set)
+        self._by_compact: dict[str, KnownEntity] = {}
 
     def add_known(self, entity: Entity) -> None:
         known = KnownEntity(entity.id, entity.key, entity.name, entity.type, set(entity.aliases))
@@ -88,12 +115,17 @@ class EntityIndex:
 
     def _register(self, known: KnownEntity) -> None:
         self.by_key[known.key] = known
+        if known.type not in _NO_FUZZY_TYPES:
+            self._by_compact.setdefault(_compact(known.key), known)
         for token in known.key.split():
             self._by_token[token].add(known.key)
 
     def _close_key(self, key: str, kind: str) -> KnownEntity | None:
         if kind in _NO_FUZZY_TYPES or len(key) < 5:
             return None
+        compact = self._by_compact.get(_compact(key))
+        if compact is not None:
+            return compact  # "South East Asia" and "Southeast Asia"
         candidates: set[str] = set()
         for token in key.split():
             if len(self._by_token.get(token, ())) < 200:  # a very common token is no evidence
@@ -106,7 +138,7 @@ class EntityIndex:
             if kind not in _GENERIC_TYPES and known.type not in _GENERIC_TYPES and known.type != kind:
                 continue
             score = fuzz.ratio(key, other)
-            if score >= best_score:
+            if score >= best_score and spelling_variants(key, other):
                 best, best_score = known, score
         return best
 
@@ -169,6 +201,8 @@ def resolve_batch(index: EntityIndex, extractions: Sequence[PassageExtraction], 
             mentions[(pid, entity(span.text, span.type, doc_id).id)] += 1
         for t in extraction.triples:
             subject, obj = entity(t.subject, t.subject_type, doc_id), entity(t.object, t.object_type, doc_id)
+            for known in (subject, obj):  # a resolved argument ("his" -> the topic) is a mention too
+                mentions[(pid, known.id)] = mentions[(pid, known.id)] or 1
             if subject.id == obj.id:
                 continue
             fact_id = content_id("f", subject.id, t.predicate, obj.id)
@@ -184,6 +218,8 @@ def resolve_batch(index: EntityIndex, extractions: Sequence[PassageExtraction], 
                 merge_fact(fact, [pid], [doc_id], when, t.confidence)
         for h in extraction.hyperedges:
             parts = [Participant(entity_id=entity(r.text, r.type, doc_id).id, role=r.role) for r in h.roles]
+            for part in parts:
+                mentions[(pid, part.entity_id)] = mentions[(pid, part.entity_id)] or 1
             hid = content_id("h", h.predicate, *sorted(f"{p.role}={p.entity_id}" for p in parts))
             if hid in hyperedges:
                 merge_fact(hyperedges[hid], [pid], [doc_id], None, h.confidence)

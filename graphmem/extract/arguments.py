@@ -108,6 +108,14 @@ class Resolver:
         # resolved subject of each sentence's root, by sentence start: the salient antecedents
         self.sentence_subjects: dict[int, Arg] = {}
         self._sentences = list(doc.sents)
+        # token index -> sentence number; Token.sent rescans the doc on every call
+        self.sentence_index = [0] * len(doc)
+        for number, sent in enumerate(self._sentences):
+            self.sentence_index[sent.start : sent.end] = [number] * (sent.end - sent.start)
+        self.sentence_text = [sent.text.strip() for sent in self._sentences]
+
+    def sentence_of(self, token: Token) -> Span:
+        return self._sentences[self.sentence_index[token.i]]
 
     # ------------------------------------------------------------ names and phrases
 
@@ -115,6 +123,8 @@ class Resolver:
         if ent.label_ in NUMERIC_ENTS:
             return None
         text = strip_article(ent.text.strip())
+        if text.endswith(("'s", "’s")):
+            text = text[:-2]
         root = ent.root
         if root.pos_ == "PROPN":
             phrase = self.noun_phrase(root)  # NER sometimes stops short: "Halloran" of "Halloran Vose"
@@ -139,9 +149,8 @@ class Resolver:
                 if child.dep_ in _NP_DEPS and child.i < token.i:
                     keep.add(child.i)
                     stack.append(child)
-        words = [self.doc[i] for i in sorted(keep)]
-        text = "".join(w.text_with_ws for w in words[:-1]) + words[-1].text
-        return text.strip()
+        # the contiguous span, so that inner hyphens stay ("peer-reviewed journal")
+        return self.doc[min(keep) : token.i + 1].text.strip()
 
     # ------------------------------------------------------------ resolution
 
@@ -200,13 +209,13 @@ class Resolver:
         return (arg.type == "PERSON") == person or arg.type == "THING"
 
     def _antecedent(self, token: Token, person: bool) -> Arg | None:
-        sentence = token.sent
+        index = self.sentence_index[token.i]
+        sentence = self._sentences[index]
         # 1. a name earlier in the same sentence, 2. the subject of the previous sentence
         for ent in reversed([e for e in self.doc.ents if sentence.start <= e.start and e.end <= token.i]):
             arg = self.entity_arg(ent)
             if arg and self._compatible(arg, person):
                 return Arg(arg.text, arg.type, True)
-        index = next((k for k, s in enumerate(self._sentences) if s.start == sentence.start), 0)
         if index > 0:
             previous = self.sentence_subjects.get(self._sentences[index - 1].start)
             if previous and self._compatible(previous, person):

@@ -91,7 +91,7 @@ class ClauseReader:
     # -------------------------------------------------------------- clauses
 
     def clause(self, verb: Token) -> None:
-        sentence = verb.sent.text.strip()
+        sentence = self.resolver.sentence_text[self.resolver.sentence_index[verb.i]]
         subjects = self._subjects(verb)
         passive = self._passive(verb)
         negated = self._negated(verb)
@@ -201,7 +201,7 @@ class ClauseReader:
 
     def appositive(self, appos: Token) -> None:
         head = appos.head
-        sentence = appos.sent.text.strip()
+        sentence = self.resolver.sentence_text[self.resolver.sentence_index[appos.i]]
         resolver = self.resolver
         head_named = head.i in resolver.ent_of or head.pos_ == "PROPN"
         appos_named = appos.i in resolver.ent_of or appos.pos_ == "PROPN"

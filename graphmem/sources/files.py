@@ -130,6 +130,12 @@ def _read_dialogue_json(path: Path, text: str, batch: SourceBatch) -> None:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SourceError(f"{path}:{exc.lineno}: invalid JSON: {exc.msg}") from None
+    from graphmem.sources.benchmarks import is_locomo, is_longmemeval, read_benchmark
+
+    if is_locomo(raw) or is_longmemeval(raw):
+        batch.extend(read_benchmark(raw, str(path)))
+        batch.files -= 1  # read_benchmark counts the file, and so did read_file
+        return
     items = raw if isinstance(raw, list) else [raw]
     for index, item in enumerate(items):
         where = f"item {index}" if isinstance(raw, list) else None
