@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from graphmem.memory import Memory
-from graphmem.records import Passage, Turn
+from graphmem.records import Fact, Passage, Turn
 from graphmem.store import Counts, StoreError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -42,10 +42,17 @@ def cmd_demo(args: argparse.Namespace) -> int:
             assert isinstance(passage, Passage)
             print(f"  [{passage.document_id} @{passage.start}-{passage.end}] {_short(passage.text)}")
         print("a few stored dialogue turns:")
-        for turn in memory.records("Turn", limit=3):
-            assert isinstance(turn, Turn)
+        turns = sorted((t for t in memory.records("Turn") if isinstance(t, Turn)),
+                       key=lambda t: (t.timestamp, t.position))  # fmt: skip
+        for turn in turns[:3]:
             print(f"  [{turn.timestamp:%Y-%m-%d}] {turn.speaker}: {_short(turn.text, 80)}")
-    print("Entity/fact extraction and retrieval are not in this version yet; this run shows only what was stored.")
+        facts = [f for f in memory.records("Fact") if isinstance(f, Fact)]
+        print(f"a few extracted facts (of {len(facts)}), with the passage or turn each came from:")
+        for fact in sorted(facts, key=lambda f: (-len(f.provenance), f.subject_name or "", f.predicate))[:8]:
+            when = f" [from {fact.valid_from:%Y-%m-%d}]" if fact.valid_from else ""
+            sources = ", ".join(fact.provenance)
+            print(f"  ({fact.subject_name}) -{fact.predicate}-> ({fact.object_name}){when} <- {sources}")
+    print("Retrieval (PPR, dense, BM25) is not in this version yet: this run shows what was stored.")
     return 0
 
 

@@ -141,17 +141,22 @@ def read_records(store: GraphStore, namespace: str, ids: Iterable[str]) -> list[
 VOLATILE_PROPS = frozenset({"recorded_at"})
 
 
-def graph_digest(store: GraphStore, namespace: str) -> str:
-    """A hash of a namespace's content (nodes, edges, properties), equal for equal graphs on any store."""
-    import hashlib
-
-    digest = hashlib.sha256()
+def graph_rows(store: GraphStore, namespace: str) -> list[str]:
+    """A namespace's content as sorted text rows (volatile properties left out), for digests and diffs."""
     rows = []
     for node in store.iter_nodes(namespace):
         props = {k: v for k, v in node.props.items() if k not in VOLATILE_PROPS}
         rows.append(json.dumps(["N", node.label, node.id, props, list(node.docs)], sort_keys=True, default=str))
     for edge in store.iter_edges(namespace):
         rows.append(json.dumps(["E", edge.type, edge.source, edge.target, edge.props], sort_keys=True, default=str))
-    for row in sorted(rows):
+    return sorted(rows)
+
+
+def graph_digest(store: GraphStore, namespace: str) -> str:
+    """A hash of a namespace's content (nodes, edges, properties), equal for equal graphs on any store."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for row in graph_rows(store, namespace):
         digest.update(row.encode("utf-8"))
     return digest.hexdigest()

@@ -96,7 +96,7 @@ class KnownEntity:
 class ResolutionConfig:
     alias_ratio: float = 95.0  # rapidfuzz ratio at which two keys of one type are the same entity
     synonym_cosine: float = 0.8  # HippoRAG's threshold for synonym edges between entity names
-    synonym_k: int = 10  # at most this many synonym edges per new entity
+    synonym_k: int = 100  # at most this many per new entity (HippoRAG: ~100); the threshold decides in practice
     synonym_min_chars: int = 3
 
 
@@ -270,5 +270,6 @@ def synonym_edges(new_ids: Sequence[str], new_vectors: np.ndarray, all_ids: Sequ
                 target = all_ids[col]
                 if target != source and score >= config.synonym_cosine:
                     a, b = sorted((source, target))  # one edge per pair, whichever side is new
-                    out.append(Synonym(namespace=namespace, entity_id=a, other_id=b, score=min(score, 1.0)))
+                    # rounded: the last bits of a dot product depend on how the batch was shaped
+                    out.append(Synonym(namespace=namespace, entity_id=a, other_id=b, score=round(min(score, 1.0), 4)))
     return list({(s.entity_id, s.other_id): s for s in out}.values())

@@ -39,6 +39,7 @@ _LAST_NEXT = re.compile(r"\b(?P<which>last|next|this|past|coming) (?P<unit>week|
 _LAST_NEXT_NAMED = re.compile(
     r"\b(?P<which>last|next|this) (?P<name>" + "|".join([*WEEKDAYS, *SEASON_MONTH, *MONTHS]) + r")\b", re.I
 )
+_BARE_MONTH = re.compile(r"^(?:in |on |during |since |by )?" + _MONTH + r"$", re.I)
 _SIMPLE = {"today": 0, "tonight": 0, "this morning": 0, "this evening": 0, "yesterday": -1, "tomorrow": 1}
 
 
@@ -105,6 +106,10 @@ def relative_date(text: str, anchor: datetime | date) -> tuple[str, str] | None:
     match = _LAST_NEXT_NAMED.search(lowered)
     if match:
         return _named(match["which"], match["name"], base)
+    match = _BARE_MONTH.search(lowered)
+    if match:  # "in February", said in April 2022: the February just past
+        month = MONTHS[match["month"].rstrip(".")]
+        return _iso(date(base.year if month <= base.month else base.year - 1, month, 1)), "month"
     return None
 
 
