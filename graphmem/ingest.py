@@ -24,7 +24,7 @@ from graphmem.extract.types import Extractor, PassageExtraction, PassageInput
 from graphmem.graph import GraphRecord, from_node, write_records
 from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, text_hash
 from graphmem.passages import DEFAULT_MAX_WORDS
-from graphmem.records import Dialogue, Document, Entity, Fact, Hyperedge, Passage, Record, Turn
+from graphmem.records import Dialogue, Document, Entity, Fact, Passage, Record, Statement, Turn
 from graphmem.resolve import (
     EntityIndex,
     PassageMeta,
@@ -294,7 +294,7 @@ class Ingestor:
         existing = {n.id: from_node(n) for n in self.store.get_nodes(self.namespace, [i.id for i in items])}
         for item in items:
             old = existing.get(item.id)
-            if isinstance(old, Fact | Hyperedge):
+            if isinstance(old, Statement):
                 merge_fact(item, old.provenance, old.document_ids, old.valid_from, old.confidence)
                 item.recorded_at = old.recorded_at
         return resolved

@@ -129,16 +129,14 @@ class Entity(Record):
     document_ids: list[RecordId] = Field(default_factory=list)
 
 
-class Fact(Record):
-    """A subject–predicate–object triple with bi-temporal validity and provenance."""
+class Statement(Record):
+    """What facts and hyperedges share: the sentence, bi-temporal validity and provenance.
 
-    LABEL: ClassVar[str] = "Fact"
+    ``valid_from``/``valid_to``: when it held in the world. ``recorded_at``/``expired_at``:
+    when graphmem learned it and retired it. ``provenance``: the passages and turns stating it.
+    """
 
-    subject_id: RecordId
     predicate: Predicate
-    object_id: RecordId
-    subject_name: Name | None = None
-    object_name: Name | None = None
     sentence: Sentence = ""
     valid_from: UtcDatetime | None = None
     valid_to: UtcDatetime | None = None
@@ -149,10 +147,21 @@ class Fact(Record):
     document_ids: list[RecordId] = Field(default_factory=list)
 
     @model_validator(mode="after")
-    def _validity_in_order(self) -> Fact:
+    def _validity_in_order(self) -> Statement:
         if self.valid_from and self.valid_to and self.valid_to < self.valid_from:
             raise ValueError("fact valid_to is before valid_from")
         return self
+
+
+class Fact(Statement):
+    """A subject–predicate–object triple."""
+
+    LABEL: ClassVar[str] = "Fact"
+
+    subject_id: RecordId
+    object_id: RecordId
+    subject_name: Name | None = None
+    object_name: Name | None = None
 
 
 class Participant(BaseModel):
@@ -162,21 +171,12 @@ class Participant(BaseModel):
     role: Annotated[str, StringConstraints(min_length=1, max_length=64)]
 
 
-class Hyperedge(Record):
+class Hyperedge(Statement):
     """An n-ary fact: one node joined to all its participants, each in a role."""
 
     LABEL: ClassVar[str] = "Hyperedge"
 
-    predicate: Predicate
     participants: Annotated[list[Participant], Field(min_length=2)]
-    sentence: Sentence = ""
-    valid_from: UtcDatetime | None = None
-    valid_to: UtcDatetime | None = None
-    recorded_at: UtcDatetime = Field(default_factory=utc_now)
-    expired_at: UtcDatetime | None = None
-    provenance: list[RecordId] = Field(default_factory=list)
-    confidence: Confidence = 1.0
-    document_ids: list[RecordId] = Field(default_factory=list)
 
 
 class Community(Record):

@@ -18,7 +18,7 @@ import numpy as np
 from rapidfuzz import fuzz
 
 from graphmem.extract.types import PassageExtraction
-from graphmem.records import Entity, Fact, Hyperedge, Mention, Participant, Synonym, content_id
+from graphmem.records import Entity, Fact, Hyperedge, Mention, Participant, Statement, Synonym, content_id
 
 _ARTICLES = {"the", "a", "an"}
 _HONORIFICS = {"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "dame", "lord", "lady"}
@@ -243,7 +243,7 @@ def resolve_batch(index: EntityIndex, extractions: Sequence[PassageExtraction], 
     )
 
 
-def merge_fact(fact: Fact | Hyperedge, provenance: Iterable[str], document_ids: Iterable[str],
+def merge_fact(fact: Statement, provenance: Iterable[str], document_ids: Iterable[str],
                valid_from: datetime | None, confidence: float) -> None:  # fmt: skip
     """Fold another statement of the same fact in: provenance grows, validity starts at the earliest date."""
     fact.provenance = sorted({*fact.provenance, *provenance})
