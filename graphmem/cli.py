@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -73,6 +74,22 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from graphmem.eval.qa import evaluate_qa, print_table
+
+    if args.format != "qa":
+        print(f"graphmem: --format {args.format} is not supported yet (only qa)", file=sys.stderr)
+        return 2
+    ks = [int(k) for k in args.k.split(",")]
+    store = args.store or str(Path(".graphmem") / f"eval-{Path(args.corpus).parent.name}.sqlite3")
+    result = evaluate_qa(Path(args.corpus), Path(args.questions), args.modes.split(","), ks, store,
+                         progress=sys.stderr.isatty())  # fmt: skip
+    print_table(result, ks)
+    if args.out:
+        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphmem", description="Knowledge-graph memory, offline.")
     common = argparse.ArgumentParser(add_help=False)
@@ -85,6 +102,14 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help=".txt/.md files, documents .jsonl, dialogue .json, or folders")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=cmd_ingest)
+    evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
+    evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
+    evaluate.add_argument("--corpus", required=True)
+    evaluate.add_argument("--questions", required=True)
+    evaluate.add_argument("--modes", default="dense,bm25,ppr,hybrid")
+    evaluate.add_argument("--k", default="1,2,5,10")
+    evaluate.add_argument("--out", help="write the figures as JSON here")
+    evaluate.set_defaults(func=cmd_eval)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
     return parser

@@ -22,7 +22,7 @@ from graphmem.embed import Embedder
 from graphmem.extract.background import BackgroundExtractor
 from graphmem.extract.types import Extractor, PassageExtraction, PassageInput
 from graphmem.graph import GraphRecord, from_node, write_records
-from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, text_hash
+from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, embedding_text, text_hash
 from graphmem.passages import DEFAULT_MAX_WORDS
 from graphmem.records import Dialogue, Document, Entity, Fact, Passage, Record, Statement, Turn
 from graphmem.resolve import (
@@ -237,7 +237,7 @@ class Ingestor:
         if prepared.extraction is not None:
             extractions = self._timed(report, "extract", prepared.extraction.result)
         if self.embedder is not None and prepared.units:
-            self._encode([u.text for u in prepared.units], report)
+            self._encode([embedding_text(u) for u in prepared.units], report)
         if extractions is not None:
             resolved = self._resolve(prepared.units, extractions, report)
             self._write(report, [*resolved.entities, *resolved.facts, *resolved.hyperedges, *resolved.mentions])

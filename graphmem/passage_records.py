@@ -52,3 +52,10 @@ def dialogue_records(dialogue: DialogueInput, namespace: str) -> list[GraphRecor
                             session_id=session_id, speaker=turn.speaker, text=turn.text, timestamp=session.date,
                             position=t_index, turn_ref=ref))  # fmt: skip
     return out
+
+
+def embedding_text(unit: Passage | Turn) -> str:
+    """What a unit is embedded as: "title\\ntext" for passages, "speaker: text" for turns."""
+    if isinstance(unit, Turn):
+        return f"{unit.speaker}: {unit.text}"
+    return f"{unit.title}\n{unit.text}" if unit.title else unit.text

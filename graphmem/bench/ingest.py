@@ -21,6 +21,7 @@ from graphmem.embed import CachedEmbedder, SentenceTransformerEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.ingest import IngestConfig, fact_text
 from graphmem.memory import Memory
+from graphmem.passage_records import embedding_text
 from graphmem.records import Entity, Fact, Passage
 from graphmem.resolve import normalise_key
 from graphmem.sources import read_paths
@@ -66,7 +67,7 @@ def main() -> None:
         wall = time.perf_counter() - started
         encoded = embedder.misses
         again = memory.add_documents(documents)
-        passages = [p.text for p in memory.records("Passage") if isinstance(p, Passage)]
+        passages = [embedding_text(p) for p in memory.records("Passage") if isinstance(p, Passage)]
         entities = [e for e in memory.records("Entity") if isinstance(e, Entity)]
         facts = [f for f in memory.records("Fact") if isinstance(f, Fact)]
         names = [e.name for e in entities if e.type not in ("DATE", "TIME") and len(e.name) >= 3]
