@@ -41,7 +41,10 @@ def _singular(word: str) -> str:
 
 def normalise_key(name: str) -> str:
     """Case, punctuation, leading articles, honorifics and a final plural do not tell entities apart."""
-    text = unicodedata.normalize("NFKC", name).lower().replace("'s ", " ").replace("’s ", " ")
+    # accents dropped too: "Aschenbrödel" and "Aschenbrodel" are one name
+    decomposed = unicodedata.normalize("NFKD", name)
+    text = "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
+    text = text.replace("'s ", " ").replace("’s ", " ")
     words = _PUNCT.sub(" ", text).split()
     while words and (words[0] in _ARTICLES or words[0] in _HONORIFICS):
         words = words[1:]

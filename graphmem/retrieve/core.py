@@ -89,6 +89,8 @@ class RetrievalConfig:
     entity_link_top: int = 5  # entities linked by embedding similarity of the whole query
     entity_link_min_cosine: float = 0.55
     rrf_k: int = 60  # reciprocal rank fusion constant
+    # common nouns ("state", "composer") also exist as entities; as seeds they drown the named ones
+    unlinked_types: tuple[str, ...] = ("CONCEPT", "DATE", "TIME")
 
 
 @dataclass
@@ -142,7 +144,7 @@ class Retriever:
                 if all(w.lower() in _STOP for w in gram):
                     continue
                 row = self.index.name_to_entity.get(normalise_key(" ".join(gram)))
-                if row is not None:
+                if row is not None and self.index.entity_types[row] not in self.config.unlinked_types:
                     found.setdefault(row, (1.0, "name"))
                     i = j - 1
                     break
