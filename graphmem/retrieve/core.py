@@ -81,6 +81,27 @@ _STOP = frozenset(
 )
 
 
+_NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
+
+
+def name_spans(query: str) -> list[str]:
+    """Runs of capitalised words (with "of", "the" ... inside) and quoted phrases: the names a question uses."""
+    spans = re.findall(r'"([^"]{2,80})"', query)
+    words = _WORD.findall(query)
+    current: list[str] = []
+    for position, word in enumerate([*words, ""]):
+        capital = word[:1].isupper() and not (position == 0 and word.lower() in _STOP)
+        if capital or (current and word.lower() in _NAME_GLUE):
+            current.append(word)
+            continue
+        while current and current[-1].lower() in _NAME_GLUE:
+            current.pop()
+        if current:
+            spans.append(" ".join(current))
+        current = []
+    return list(dict.fromkeys(spans))
+
+
 @dataclass(frozen=True)
 class RetrievalConfig:
     damping: float = 0.5  # probability of following an edge at each step (HippoRAG uses 0.5)
@@ -89,6 +110,8 @@ class RetrievalConfig:
     entity_link_top: int = 5  # entities linked by embedding similarity of the whole query
     entity_link_min_cosine: float = 0.55
     rrf_k: int = 60  # reciprocal rank fusion constant
+    span_linking: bool = True  # capitalised spans of the query are linked to their nearest entity name
+    span_link_min_cosine: float = 0.7
     # common nouns ("state", "composer") also exist as entities; as seeds they drown the named ones
     unlinked_types: tuple[str, ...] = ("CONCEPT", "DATE", "TIME")
 
@@ -114,6 +137,7 @@ class Retriever:
         self._transition = transition_matrix(index.graph)
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
+        self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
 
     # ------------------------------------------------------------------ modes
 
@@ -149,13 +173,30 @@ class Retriever:
                     i = j - 1
                     break
             i += 1
-        if len(self.index.entity_vectors):
+        if self.config.span_linking and len(self.index.entity_vectors):
+            self._link_spans(query, found)
+        elif len(self.index.entity_vectors):
             similarities = self.index.entity_vectors @ query_vector
             top = np.argsort(-similarities)[: self.config.entity_link_top]
             for row in top:
                 if similarities[row] >= self.config.entity_link_min_cosine:
                     found.setdefault(int(row), (float(similarities[row]), "embedding"))
         return found
+
+    def _link_spans(self, query: str, found: dict[int, tuple[float, str]]) -> None:
+        """Names in the query that match no entity exactly go to their nearest entity name by embedding."""
+        named = {self.index.entity_names[row].lower() for row in found}
+        spans = [s for s in name_spans(query) if s.lower() not in named]
+        if not spans:
+            return
+        vectors = self.embedder.encode(spans)
+        similarities = vectors @ self.index.entity_vectors.T
+        allowed = self._linkable
+        for span, row_scores in zip(spans, similarities, strict=True):
+            row_scores = np.where(allowed, row_scores, -1.0)
+            best = int(np.argmax(row_scores))
+            if row_scores[best] >= self.config.span_link_min_cosine:
+                found.setdefault(best, (float(row_scores[best]), f"embedding of {span!r}"))
 
     def ppr_scores(self, query: str, query_vector: np.ndarray, dense: np.ndarray) -> tuple[np.ndarray, dict]:
         index, config = self.index, self.config
