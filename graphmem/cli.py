@@ -53,8 +53,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
             when = f" [from {fact.valid_from:%Y-%m-%d}]" if fact.valid_from else ""
             sources = ", ".join(fact.provenance)
             print(f"  ({fact.subject_name}) -{fact.predicate}-> ({fact.object_name}){when} <- {sources}")
-    print("Retrieval (PPR, dense, BM25) is not in this version yet: this run shows what was stored.")
+        _demo_retrieval(memory)
     return 0
+
+
+DEMO_QUESTION = "What singing group was set up by a child of the engineer behind the Skarrow Head light?"
+
+
+def _demo_retrieval(memory: Memory) -> None:
+    """One two-hop question from the sample's ground truth, answered by the (early) PPR retrieval."""
+    from graphmem.index import build_index
+    from graphmem.retrieve import Retriever
+
+    retriever = Retriever(build_index(memory.store, memory.namespace, memory.embedder), memory.embedder)
+    hits = retriever.retrieve(DEMO_QUESTION, k=3, mode="ppr")
+    print(f"retrieval (ppr, early version), asked: {DEMO_QUESTION}")
+    if hits and hits[0].why.get("seeds"):
+        print("  seeded by: " + ", ".join(hits[0].why["seeds"]))
+    for hit in hits:
+        print(f"  {hit.rank}. [{hit.unit.source_id}] {_short(hit.unit.text)}")
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:

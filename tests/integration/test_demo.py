@@ -21,5 +21,6 @@ def test_demo_ingests_the_sample_and_is_idempotent(tmp_path: Path) -> None:
     assert "12 documents, 2 dialogues (0 unchanged" in first
     assert "Dialogue 2, Document 12" in first and "Turn 80" in first
     assert "[documents/" in first  # a stored passage is shown with its document id
+    assert "retrieval (ppr" in first and "1. [" in first
     second = _demo(store)
     assert "(14 unchanged, 0 replaced)" in second
