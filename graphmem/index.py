@@ -56,6 +56,7 @@ class RetrievalIndex:
     entity_vectors: np.ndarray
     name_to_entity: dict[str, int] = field(default_factory=dict)  # normalised name or alias -> entity row
     facts: list[tuple[int, str, int, str]] = field(default_factory=list)  # (subject, predicate, object, fact id)
+    fact_vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.float32))
     build_seconds: float = 0.0
 
     @property
@@ -84,6 +85,7 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
     entity_types: list[str] = []
     aliases: list[list[str]] = []
     facts_raw: list[tuple[str, str, str, str]] = []
+    fact_texts_raw: list[str] = []  # as graphmem.ingest.fact_text wrote them, so the cache serves them
     for node in store.iter_nodes(namespace):
         if node.label in ("Passage", "Turn"):
             units.append(_unit(node.label, node.id, node.props))
@@ -95,6 +97,10 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         elif node.label == "Fact":
             facts_raw.append((str(node.props.get("subject_id")), str(node.props.get("predicate")),
                               str(node.props.get("object_id")), node.id))  # fmt: skip
+            fact_texts_raw.append(
+                f"{node.props.get('subject_name')} {str(node.props.get('predicate')).replace('_', ' ')} "
+                f"{node.props.get('object_name')}"
+            )
     unit_row = {u.id: i for i, u in enumerate(units)}
     entity_row = {e: i for i, e in enumerate(entity_ids)}
     n_units, n_entities = len(units), len(entity_ids)
@@ -108,11 +114,13 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         if u is not None and e is not None:
             mention_pairs.add((e, u))
     facts: list[tuple[int, str, int, str]] = []
-    for subject, predicate, obj, fact_id in facts_raw:
+    fact_texts: list[str] = []
+    for (subject, predicate, obj, fact_id), text in zip(facts_raw, fact_texts_raw, strict=True):
         s, o = entity_row.get(subject), entity_row.get(obj)
         if s is not None and o is not None and s != o:
             relation_weight[(min(s, o), max(s, o))] += 1.0
             facts.append((s, predicate, o, fact_id))
+            fact_texts.append(text)
     for edge in store.iter_edges(namespace, "SYNONYM"):
         a, b = entity_row.get(edge.source), entity_row.get(edge.target)
         if a is not None and b is not None and a != b:
@@ -135,6 +143,7 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
     )  # fmt: skip
     unit_vectors = embedder.encode([u.embed_text for u in units]) if units else np.zeros((0, embedder.dimension))
     entity_vectors = embedder.encode(entity_names) if entity_names else np.zeros((0, embedder.dimension))
+    fact_vectors = embedder.encode(fact_texts) if fact_texts else np.zeros((0, embedder.dimension))
     name_to_entity: dict[str, int] = {}
     for i, (name, more) in enumerate(zip(entity_names, aliases, strict=True)):
         for text in (name, *more):
@@ -143,5 +152,6 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         namespace=namespace, revision=revision, units=units, entity_ids=entity_ids, entity_names=entity_names,
         entity_types=entity_types, graph=graph, mentions=mentions, unit_vectors=unit_vectors.astype(np.float32),
         entity_vectors=entity_vectors.astype(np.float32), name_to_entity=name_to_entity, facts=facts,
+        fact_vectors=fact_vectors.astype(np.float32),
         build_seconds=time.perf_counter() - started,
     )  # fmt: skip

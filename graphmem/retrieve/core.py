@@ -112,6 +112,7 @@ class RetrievalConfig:
     rrf_k: int = 60  # reciprocal rank fusion constant
     span_linking: bool = True  # capitalised spans of the query are linked to their nearest entity name
     span_link_min_cosine: float = 0.7
+    fact_seeds: int = 5  # closest facts considered for seeding (0: off)
     # common nouns ("state", "composer") also exist as entities; as seeds they drown the named ones
     unlinked_types: tuple[str, ...] = ("CONCEPT", "DATE", "TIME")
 
@@ -198,9 +199,28 @@ class Retriever:
             if row_scores[best] >= self.config.span_link_min_cosine:
                 found.setdefault(best, (float(row_scores[best]), f"embedding of {span!r}"))
 
+    def _seed_from_facts(self, query_vector: np.ndarray, links: dict[int, tuple[float, str]]) -> None:
+        """HippoRAG 2's fact seeds, filtered: of the facts closest to the query, those that touch an
+        entity the query names also seed their other end ("the engineer behind X" reaches X's designer)."""
+        index = self.index
+        if not len(index.fact_vectors):
+            return
+        scores = index.fact_vectors @ query_vector
+        top = np.argsort(-scores)[: self.config.fact_seeds]
+        linked = set(links)
+        for row in top:
+            subject, predicate, obj, _ = index.facts[row]
+            if subject in linked or obj in linked:
+                for entity in (subject, obj):
+                    if entity not in linked and index.entity_types[entity] not in self.config.unlinked_types:
+                        links[entity] = (float(scores[row]), f"fact: {index.entity_names[subject]} "
+                                                             f"{predicate} {index.entity_names[obj]}")  # fmt: skip
+
     def ppr_scores(self, query: str, query_vector: np.ndarray, dense: np.ndarray) -> tuple[np.ndarray, dict]:
         index, config = self.index, self.config
         links = self.link_entities(query, query_vector)
+        if config.fact_seeds and links:
+            self._seed_from_facts(query_vector, links)
         if not links:
             return dense, {"fallback": "dense: no entity of the query is in the graph"}
         reset = np.zeros(index.n_units + len(index.entity_ids))
