@@ -91,6 +91,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ask(args: argparse.Namespace) -> int:
+    from graphmem.index import build_index
+    from graphmem.retrieve import Retriever
+
+    with Memory(args.store, args.namespace) as memory:
+        retriever = Retriever(build_index(memory.store, memory.namespace, memory.embedder), memory.embedder)
+        hits = retriever.retrieve(args.question, k=args.k, mode=args.mode)
+    if args.json:
+        print(json.dumps([{"rank": h.rank, "score": h.score, "id": h.unit.id, "source": h.unit.source_id,
+                           "start": h.unit.start, "end": h.unit.end, "speaker": h.unit.speaker, "text": h.unit.text,
+                           "why": h.why} for h in hits], indent=2, default=str))  # fmt: skip
+        return 0
+    if hits and hits[0].why:
+        seeds = hits[0].why.get("seeds") or {}
+        print("seeded by: " + (", ".join(f"{name} ({s['linked_by']})" for name, s in seeds.items())
+                               or hits[0].why.get("fallback", "-")))  # fmt: skip
+    for hit in hits:
+        where = f"@{hit.unit.start}-{hit.unit.end}" if hit.unit.start is not None else hit.unit.speaker or ""
+        print(f"{hit.rank}. {hit.score:.4f} [{hit.unit.source_id} {where}] {_short(hit.unit.text, 160)}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from graphmem.eval.qa import evaluate_qa, print_table
 
@@ -119,6 +141,12 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.add_argument("paths", nargs="+", help=".txt/.md files, documents .jsonl, dialogue .json, or folders")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
     ingest.set_defaults(func=cmd_ingest)
+    ask = sub.add_parser("ask", parents=[common], help="retrieve the passages that answer a question")
+    ask.add_argument("question")
+    ask.add_argument("--mode", default="ppr", choices=["ppr", "dense", "bm25", "hybrid"])
+    ask.add_argument("--k", type=int, default=5)
+    ask.add_argument("--json", action="store_true", help="print the hits as JSON")
+    ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
     evaluate.add_argument("--corpus", required=True)

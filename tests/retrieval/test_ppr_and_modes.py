@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,14 +38,31 @@ def test_ppr_is_a_distribution_that_stays_near_its_seed() -> None:
 
 
 @pytest.fixture(scope="module")
-def retriever(tmp_path_factory: pytest.TempPathFactory) -> Retriever:
+def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample corpus ingested into an embedded store, its embeddings cached beside it."""
     from graphmem.embed import SentenceTransformerEmbedder
 
-    path = tmp_path_factory.mktemp("sample")
-    embedder = CachedEmbedder(SentenceTransformerEmbedder(), path / "cache.sqlite3")
-    memory = Memory(EmbeddedStore(path / "graph.sqlite3"), "sample", extractor=SpacyExtractor(), embedder=embedder)
-    memory.add_paths(SAMPLE)
-    return Retriever(build_index(memory.store, "sample", embedder), embedder)
+    path = tmp_path_factory.mktemp("sample") / "graph.sqlite3"
+    embedder = CachedEmbedder(SentenceTransformerEmbedder(), path.with_name("graph.embeddings.sqlite3"))
+    Memory(EmbeddedStore(path), "sample", extractor=SpacyExtractor(), embedder=embedder).add_paths(SAMPLE)
+    embedder.close()
+    return path
+
+
+@pytest.fixture(scope="module")
+def retriever(sample_store: Path) -> Retriever:
+    memory = Memory(EmbeddedStore(sample_store), "sample")
+    return Retriever(build_index(memory.store, "sample", memory.embedder), memory.embedder)
+
+
+def test_cli_ask_prints_hits_as_json(sample_store: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "graphmem.cli", "ask", "Where was Casimir Lovatt born?", "--store",
+                           str(sample_store), "--namespace", "sample", "--json", "--k", "2"], capture_output=True,
+                          text=True, timeout=300, cwd=REPO)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    hits = json.loads(done.stdout)
+    assert [h["rank"] for h in hits] == [1, 2]
+    assert "Casimir Lovatt" in hits[0]["why"]["seeds"]
 
 
 @pytest.mark.parametrize("mode", MODES)
