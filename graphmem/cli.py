@@ -116,10 +116,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     from graphmem.eval.qa import evaluate_qa, print_table
 
-    if args.format != "qa":
-        print(f"graphmem: --format {args.format} is not supported yet (only qa)", file=sys.stderr)
-        return 2
     ks = [int(k) for k in args.k.split(",")]
+    if args.format == "locomo":
+        from graphmem.eval.locomo import evaluate_locomo, print_locomo
+
+        store = args.store or str(Path(".graphmem") / "eval-locomo.sqlite3")
+        result = evaluate_locomo(Path(args.corpus), args.modes.split(","), ks, store, progress=sys.stderr.isatty())
+        print_locomo(result, ks)
+        if args.out:
+            Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+        return 0
+    if args.format != "qa" or not args.questions:
+        print(f"graphmem: --format {args.format} needs --questions, or is not supported yet", file=sys.stderr)
+        return 2
     store = args.store or str(Path(".graphmem") / f"eval-{Path(args.corpus).parent.name}.sqlite3")
     result = evaluate_qa(Path(args.corpus), Path(args.questions), args.modes.split(","), ks, store,
                          progress=sys.stderr.isatty())  # fmt: skip
@@ -149,8 +158,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
-    evaluate.add_argument("--corpus", required=True)
-    evaluate.add_argument("--questions", required=True)
+    evaluate.add_argument("--corpus", required=True, help="the corpus (qa) or the benchmark file (locomo)")
+    evaluate.add_argument("--questions", help="questions.jsonl (qa format)")
     evaluate.add_argument("--modes", default="dense,bm25,ppr,hybrid")
     evaluate.add_argument("--k", default="1,2,5,10")
     evaluate.add_argument("--out", help="write the figures as JSON here")
