@@ -19,6 +19,7 @@ import scipy.sparse as sp
 from graphmem.embed import Embedder
 from graphmem.resolve import normalise_key
 from graphmem.store import GraphStore
+from graphmem.texts import statement_text, unit_text
 
 
 @dataclass(frozen=True)
@@ -36,10 +37,7 @@ class Unit:
 
     @property
     def embed_text(self) -> str:
-        """The text ingestion embedded (graphmem.passage_records.embedding_text), so the cache serves it."""
-        if self.speaker:
-            return f"{self.speaker}: {self.text}"
-        return f"{self.title}\n{self.text}" if self.title else self.text
+        return unit_text(self.text, title=self.title, speaker=self.speaker)
 
 
 @dataclass
@@ -85,7 +83,7 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
     entity_types: list[str] = []
     aliases: list[list[str]] = []
     facts_raw: list[tuple[str, str, str, str]] = []
-    fact_texts_raw: list[str] = []  # as graphmem.ingest.fact_text wrote them, so the cache serves them
+    fact_texts_raw: list[str] = []
     for node in store.iter_nodes(namespace):
         if node.label in ("Passage", "Turn"):
             units.append(_unit(node.label, node.id, node.props))
@@ -97,10 +95,8 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         elif node.label == "Fact":
             facts_raw.append((str(node.props.get("subject_id")), str(node.props.get("predicate")),
                               str(node.props.get("object_id")), node.id))  # fmt: skip
-            fact_texts_raw.append(
-                f"{node.props.get('subject_name')} {str(node.props.get('predicate')).replace('_', ' ')} "
-                f"{node.props.get('object_name')}"
-            )
+            fact_texts_raw.append(statement_text(node.props.get("subject_name"), str(node.props.get("predicate")),
+                                                 node.props.get("object_name")))  # fmt: skip
     unit_row = {u.id: i for i, u in enumerate(units)}
     entity_row = {e: i for i, e in enumerate(entity_ids)}
     n_units, n_entities = len(units), len(entity_ids)

@@ -36,6 +36,7 @@ from graphmem.resolve import (
 )
 from graphmem.sources import DialogueInput, DocumentInput, Quarantined
 from graphmem.store import GraphStore
+from graphmem.texts import statement_text
 
 _NO_SYNONYM_TYPES = {"DATE", "TIME"}
 
@@ -93,8 +94,7 @@ class Prepared:
 
 
 def fact_text(fact: Fact) -> str:
-    """The text a fact is embedded as: "subject predicate object"."""
-    return f"{fact.subject_name} {fact.predicate.replace('_', ' ')} {fact.object_name}"
+    return statement_text(fact.subject_name, fact.predicate, fact.object_name)
 
 
 class Ingestor:

@@ -12,6 +12,7 @@ from graphmem.graph import GraphRecord
 from graphmem.passages import DEFAULT_MAX_WORDS, split_passages
 from graphmem.records import Dialogue, Document, Passage, Session, Turn
 from graphmem.sources import DialogueInput, DocumentInput
+from graphmem.texts import unit_text
 
 
 def text_hash(text: str) -> str:
@@ -55,7 +56,7 @@ def dialogue_records(dialogue: DialogueInput, namespace: str) -> list[GraphRecor
 
 
 def embedding_text(unit: Passage | Turn) -> str:
-    """What a unit is embedded as: "title\\ntext" for passages, "speaker: text" for turns."""
+    """What a unit is embedded as (graphmem.texts.unit_text)."""
     if isinstance(unit, Turn):
-        return f"{unit.speaker}: {unit.text}"
-    return f"{unit.title}\n{unit.text}" if unit.title else unit.text
+        return unit_text(unit.text, speaker=unit.speaker)
+    return unit_text(unit.text, title=unit.title)
