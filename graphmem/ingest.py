@@ -110,6 +110,7 @@ class Ingestor:
         self.config = config or IngestConfig()
         self.progress = progress
         self._index: EntityIndex | None = None
+        self._seen_revision = -1  # the namespace's revision when this ingestor last finished
         # entity name vectors for synonym edges: one row per entity, grown batch by batch
         self._vector_ids: list[str] = []
         self._vector_row: dict[str, int] = {}
@@ -129,6 +130,8 @@ class Ingestor:
                report: IngestReport | None = None) -> IngestReport:  # fmt: skip
         report = report or IngestReport()
         started = time.perf_counter()
+        if self._index is not None and self.store.revision(self.namespace) != self._seen_revision:
+            self._index = None  # another writer changed the namespace since this ingestor's last run
         sources: list[Source] = [(d.id, d) for d in documents] + [(d.id, d) for d in dialogues]
         background = self._background(sources)
         bar = tqdm(total=len(sources), unit="source", disable=not self.progress, desc="ingest")
@@ -142,6 +145,7 @@ class Ingestor:
             bar.close()
             if background is not None:
                 background.close()
+        self._seen_revision = self.store.revision(self.namespace)
         report.seconds += time.perf_counter() - started
         return report
 

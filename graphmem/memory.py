@@ -37,6 +37,7 @@ class Memory:
         self._extract = extract
         self._extractor = extractor
         self._embedder = embedder
+        self._ingestor_instance: Ingestor | None = None
 
     @property
     def extractor(self) -> Extractor:
@@ -62,10 +63,16 @@ class Memory:
         self.close()
 
     def _ingestor(self) -> Ingestor:
-        if not self._extract:
-            return Ingestor(self.store, self.namespace, config=self.config, progress=self.progress)
-        return Ingestor(self.store, self.namespace, extractor=self.extractor, embedder=self.embedder,
-                        config=self.config, progress=self.progress)  # fmt: skip
+        # One ingestor for the Memory's life, so its entity index is not reloaded on every call.
+        if self._ingestor_instance is None:
+            if not self._extract:
+                self._ingestor_instance = Ingestor(self.store, self.namespace, config=self.config,
+                                                   progress=self.progress)  # fmt: skip
+            else:
+                self._ingestor_instance = Ingestor(self.store, self.namespace, extractor=self.extractor,
+                                                   embedder=self.embedder, config=self.config,
+                                                   progress=self.progress)  # fmt: skip
+        return self._ingestor_instance
 
     def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
         """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
