@@ -74,7 +74,8 @@ def main() -> None:
         models = model_seconds(extractor, passages, names, [fact_text(f) for f in facts])
         counts = store.counts(namespace)
         duplicate_keys = len([e.key for e in entities]) - len({e.key for e in entities})
-        store.delete_namespace(namespace) if args.store else None
+        if args.store:
+            store.delete_namespace(namespace)
         memory.close()
     bare = models["spacy"] + models["minilm"]
     print(f"\n{args.corpus}: {len(documents):,} documents, {len(passages):,} passages, {words:,} words, "
