@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,8 @@ from graphmem.config import Settings
 from graphmem.embed import Embedder
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node
+from graphmem.index import RetrievalIndex
+from graphmem.index_cache import IndexCache
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport
 from graphmem.records import Record
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
@@ -38,6 +40,8 @@ class Memory:
         self._extractor = extractor
         self._embedder = embedder
         self._ingestor_instance: Ingestor | None = None
+        # Writes go through the cache's recording store, so the retrieval index follows them.
+        self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
 
     @property
     def extractor(self) -> Extractor:
@@ -65,29 +69,53 @@ class Memory:
     def _ingestor(self) -> Ingestor:
         # One ingestor for the Memory's life, so its entity index is not reloaded on every call.
         if self._ingestor_instance is None:
+            writer = self._indexes.writer
             if not self._extract:
-                self._ingestor_instance = Ingestor(self.store, self.namespace, config=self.config,
+                self._ingestor_instance = Ingestor(writer, self.namespace, config=self.config,
                                                    progress=self.progress)  # fmt: skip
             else:
-                self._ingestor_instance = Ingestor(self.store, self.namespace, extractor=self.extractor,
+                self._ingestor_instance = Ingestor(writer, self.namespace, extractor=self.extractor,
                                                    embedder=self.embedder, config=self.config,
                                                    progress=self.progress)  # fmt: skip
         return self._ingestor_instance
+
+    def _ingest(self, run: Callable[[Ingestor], IngestReport]) -> IngestReport:
+        """Ingest, then bring the retrieval index up to date from what was written (report.stage_seconds["index"])."""
+        self._indexes.watch(self.namespace)
+        failed = True
+        try:
+            report = run(self._ingestor())
+            failed = False
+        finally:
+            seconds = self._indexes.update(self.namespace, failed=failed)
+        if seconds is not None:
+            report.stage_seconds["index"] = seconds
+        return report
 
     def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
         """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
         batch = read_paths(paths)
         report = IngestReport(files=batch.files, quarantined=list(batch.quarantined),
                               errors=[str(e) for e in batch.errors])  # fmt: skip
-        return self._ingestor().ingest(batch.documents, batch.dialogues, report)
+        return self._ingest(lambda ingestor: ingestor.ingest(batch.documents, batch.dialogues, report))
 
     def add_documents(self, documents: Iterable[DocumentInput | Mapping[str, Any]]) -> IngestReport:
         docs = [d if isinstance(d, DocumentInput) else DocumentInput.model_validate(d) for d in documents]
-        return self._ingestor().ingest(documents=docs)
+        return self._ingest(lambda ingestor: ingestor.ingest(documents=docs))
 
     def add_dialogue(self, dialogue: DialogueInput | Mapping[str, Any]) -> IngestReport:
         dlg = dialogue if isinstance(dialogue, DialogueInput) else DialogueInput.model_validate(dialogue)
-        return self._ingestor().ingest(dialogues=[dlg])
+        return self._ingest(lambda ingestor: ingestor.ingest(dialogues=[dlg]))
+
+    def index(self, namespace: str | None = None) -> RetrievalIndex:
+        """The retrieval index of a namespace (default: this Memory's), current with the store.
+
+        Kept in memory and on disk (see graphmem.index_cache), updated after each ``add_*`` from what
+        was written, and rebuilt only when it cannot be (a deletion, another writer, no cached index).
+        ``index.origin`` says which happened ("memory", "disk", "incremental" or "rebuild") and
+        ``index.build_seconds`` how long it took.
+        """
+        return self._indexes.get(check_namespace(namespace) if namespace is not None else self.namespace)
 
     def counts(self) -> Counts:
         return self.store.counts(self.namespace)
@@ -102,8 +130,9 @@ class Memory:
         return out
 
     def forget_document(self, document_id: str) -> None:
-        """Remove a document or dialogue and everything only it supported."""
+        """Remove a document or dialogue and everything only it supported (the next index() is a rebuild)."""
         self.store.delete_document(self.namespace, document_id)
+        self._indexes.forget(self.namespace)
 
     def close(self) -> None:
         close = getattr(self._embedder, "close", None)
