@@ -2,119 +2,58 @@
 
 - ``dense``: cosine of the query embedding with every unit's embedding.
 - ``bm25``: lexical scores (bm25s, English stopwords).
-- ``ppr``: HippoRAG-style Personalized PageRank. Entities named in the query seed the walk,
-  each weighted by 1 / (passages naming it), and every unit is seeded with its min-max
-  normalised dense score times ``dense_prior``. Ranks units by visit probability.
-- ``hybrid``: reciprocal rank fusion of ppr, dense and bm25.
+- ``ppr``: HippoRAG-style Personalized PageRank. Entities the query names seed the walk, each
+  weighted by similarity / (passages naming it); facts close to the query that touch such an
+  entity seed their other end; every unit is seeded with its min-max dense score × ``prior_weight``.
+  The walk runs on the index graph plus topic edges and leans towards relevant units
+  (``query_bias``; see ``graphmem.retrieve.walk``). Falls back to dense when nothing anchors.
+- ``hybrid``: the same walk, but the first-stage relevance (prior and bias) fuses dense and BM25
+  scores (min-max each, ``lexical_share`` of BM25). Reciprocal rank fusion of the ppr, dense and
+  bm25 rankings was measured too and lost to it on every benchmark (see README).
+
+``as_of`` keeps only units dated at or before that time and walks only relations from facts valid then.
 """
 
 from __future__ import annotations
 
-import re
+import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit
-from graphmem.resolve import normalise_key
-from graphmem.retrieve.ppr import personalized_pagerank, transition_matrix
+from graphmem.retrieve.explain import seed_paths
+from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles
+from graphmem.retrieve.walk import biased_pagerank, untopical_titles, walk_graph
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
-_WORD = re.compile(r"[\w'’\-]+", re.UNICODE)
-# Question words and glue that also name entities ("May", "Will", "The Who") but almost never do so in a question.
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "from",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "who",
-        "whom",
-        "whose",
-        "what",
-        "which",
-        "when",
-        "where",
-        "why",
-        "how",
-        "did",
-        "do",
-        "does",
-        "that",
-        "this",
-        "these",
-        "those",
-        "it",
-        "its",
-        "his",
-        "her",
-        "their",
-        "he",
-        "she",
-        "they",
-        "as",
-        "than",
-        "then",
-        "there",
-        "here",
-        "not",
-        "no",
-    ]
-)
-
-
-_NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
-
-
-def name_spans(query: str) -> list[str]:
-    """Runs of capitalised words (with "of", "the" ... inside) and quoted phrases: the names a question uses."""
-    spans = re.findall(r'"([^"]{2,80})"', query)
-    words = _WORD.findall(query)
-    current: list[str] = []
-    for position, word in enumerate([*words, ""]):
-        capital = word[:1].isupper() and not (position == 0 and word.lower() in _STOP)
-        if capital or (current and word.lower() in _NAME_GLUE):
-            current.append(word)
-            continue
-        while current and current[-1].lower() in _NAME_GLUE:
-            current.pop()
-        if current:
-            spans.append(" ".join(current))
-        current = []
-    return list(dict.fromkeys(spans))
+Seeds = dict[int, tuple[float, str]]  # entity row -> (seed weight, how the query named it)
 
 
 @dataclass(frozen=True)
 class RetrievalConfig:
+    """Every retrieval parameter, with defaults chosen for any corpus (see README for what was tried)."""
+
     damping: float = 0.5  # probability of following an edge at each step (HippoRAG uses 0.5)
-    dense_prior: float = 0.2  # weight of each unit's min-max dense score in the reset vector
-    max_ngram: int = 6  # longest run of query words looked up as an entity name
-    entity_link_top: int = 5  # entities linked by embedding similarity of the whole query
-    entity_link_min_cosine: float = 0.55
-    rrf_k: int = 60  # reciprocal rank fusion constant
-    span_linking: bool = True  # capitalised spans of the query are linked to their nearest entity name
-    span_link_min_cosine: float = 0.7
+    prior_weight: float = 0.2  # weight of each unit's min-max first-stage score in the reset vector
+    query_bias: float = 1.0  # exponent of the relevance that tilts each step of the walk (0: unbiased walk)
+    bias_floor: float = 0.05  # added to the relevance so irrelevant units stay reachable
+    topic_weight: float = 5.0  # a titled passage's edge to the entity its title names, in mentions
+    lexical_share: float = 0.3  # hybrid: share of BM25 in the fused first-stage relevance
+    max_ngram: int = 16  # longest run of query words looked up as an entity name or a title
+    span_link_min_cosine: float = 0.7  # capitalised spans link to their nearest entity name above this
     fact_seeds: int = 5  # closest facts considered for seeding (0: off)
     # common nouns ("state", "composer") also exist as entities; as seeds they drown the named ones
     unlinked_types: tuple[str, ...] = ("CONCEPT", "DATE", "TIME")
+    # second hop: a walk restarted from the best unit of the first one, added with this weight (0: off);
+    # it lifts the passages about the entities the best passage names (the bridge of a two-hop question)
+    hop_weight: float = 0.25
+    hop_anchors: int = 1  # units the second walk restarts from
+    explain_hops: int = 4  # longest seed → unit path an explanation looks for
 
 
 @dataclass
@@ -122,7 +61,26 @@ class Hit:
     unit: Unit
     score: float
     rank: int
-    why: dict[str, Any] = field(default_factory=dict)
+    path: dict[str, Any] | None = None  # seed → unit chain (graph modes), see graphmem.retrieve.explain
+    why: dict[str, Any] = field(default_factory=dict)  # the retrieval's explanation, on the first hit only
+
+
+@dataclass
+class Retrieval:
+    """What one query returned, and why."""
+
+    query: str
+    mode: str
+    hits: list[Hit]
+    seeds: list[dict[str, Any]] = field(default_factory=list)  # entity, weight, how it was linked
+    facts: list[dict[str, Any]] = field(default_factory=list)  # facts that seeded the walk
+    fallback: str | None = None  # why a graph mode answered like dense
+    as_of: datetime | None = None
+    milliseconds: float = 0.0
+
+    def explanation(self) -> dict[str, Any]:
+        return {"mode": self.mode, "seeds": self.seeds, "facts": self.facts, "fallback": self.fallback,
+                "paths": {h.unit.id: h.path for h in self.hits if h.path}}  # fmt: skip
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -130,17 +88,30 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
+def _epoch(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return float("nan")
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
+    return float("nan")
+
+
 class Retriever:
     def __init__(self, index: RetrievalIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config or RetrievalConfig()
-        self._transition = transition_matrix(index.graph)
+        self._graph = walk_graph(index, self.config.topic_weight)
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
+        self._titles = untopical_titles(index)
+        self._as_of_cache: tuple[float, sp.csr_matrix, np.ndarray, np.ndarray] | None = None
 
-    # ------------------------------------------------------------------ modes
+    # ------------------------------------------------------------------ first stage
 
     def dense_scores(self, query_vector: np.ndarray) -> np.ndarray:
         return self.index.unit_vectors @ query_vector
@@ -157,110 +128,147 @@ class Retriever:
             return np.zeros(self.index.n_units)
         return np.asarray(self._bm25.get_scores(tokens), dtype=np.float64)
 
-    def link_entities(self, query: str, query_vector: np.ndarray) -> dict[int, tuple[float, str]]:
-        """Entities the query names: exact name matches of word n-grams, plus nearest names by embedding."""
-        words = _WORD.findall(query)
-        found: dict[int, tuple[float, str]] = {}
-        n = self.config.max_ngram
-        i = 0
-        while i < len(words):  # longest match first: "Casimir Lovatt" rather than "Casimir" and "Lovatt"
-            for j in range(min(len(words), i + n), i, -1):
-                gram = words[i:j]
-                if all(w.lower() in _STOP for w in gram):
-                    continue
-                row = self.index.name_to_entity.get(normalise_key(" ".join(gram)))
-                if row is not None and self.index.entity_types[row] not in self.config.unlinked_types:
-                    found.setdefault(row, (1.0, "name"))
-                    i = j - 1
-                    break
-            i += 1
-        if self.config.span_linking and len(self.index.entity_vectors):
-            self._link_spans(query, found)
-        elif len(self.index.entity_vectors):
-            similarities = self.index.entity_vectors @ query_vector
-            top = np.argsort(-similarities)[: self.config.entity_link_top]
-            for row in top:
-                if similarities[row] >= self.config.entity_link_min_cosine:
-                    found.setdefault(int(row), (float(similarities[row]), "embedding"))
+    # ------------------------------------------------------------------ seeds
+
+    def link_entities(self, query: str) -> dict[int, Link]:
+        """Entities the query names: exact names of word n-grams, then nearest names of capitalised spans."""
+        config = self.config
+        found = link_by_name(self.index, query, config.max_ngram, config.unlinked_types)
+        link_spans(self.index, query, self.embedder, found, self._linkable, config.span_link_min_cosine)
         return found
 
-    def _link_spans(self, query: str, found: dict[int, tuple[float, str]]) -> None:
-        """Names in the query that match no entity exactly go to their nearest entity name by embedding."""
-        named = {self.index.entity_names[row].lower() for row in found}
-        spans = [s for s in name_spans(query) if s.lower() not in named]
-        if not spans:
-            return
-        vectors = self.embedder.encode(spans)
-        similarities = vectors @ self.index.entity_vectors.T
-        allowed = self._linkable
-        for span, row_scores in zip(spans, similarities, strict=True):
-            row_scores = np.where(allowed, row_scores, -1.0)
-            best = int(np.argmax(row_scores))
-            if row_scores[best] >= self.config.span_link_min_cosine:
-                found.setdefault(best, (float(row_scores[best]), f"embedding of {span!r}"))
-
-    def _seed_from_facts(self, query_vector: np.ndarray, links: dict[int, tuple[float, str]]) -> None:
-        """HippoRAG 2's fact seeds, filtered: of the facts closest to the query, those that touch an
-        entity the query names also seed their other end ("the engineer behind X" reaches X's designer)."""
+    def seed_facts(self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None) -> list[dict]:
+        """HippoRAG 2's fact seeds, filtered: of the facts closest to the query, those that touch an entity
+        the query names also seed their other end ("the engineer behind X" reaches X's designer)."""
         index = self.index
-        if not len(index.fact_vectors):
-            return
+        if not self.config.fact_seeds or not links or not len(index.fact_vectors):
+            return []
         scores = index.fact_vectors @ query_vector
-        top = np.argsort(-scores)[: self.config.fact_seeds]
+        if valid is not None:
+            scores = np.where(valid, scores, -np.inf)
+        used = []
         linked = set(links)
-        for row in top:
-            subject, predicate, obj, _ = index.facts[row]
-            if subject in linked or obj in linked:
-                for entity in (subject, obj):
-                    if entity not in linked and index.entity_types[entity] not in self.config.unlinked_types:
-                        links[entity] = (float(scores[row]), f"fact: {index.entity_names[subject]} "
-                                                             f"{predicate} {index.entity_names[obj]}")  # fmt: skip
+        named = [index.entity_names[row].lower() + " " for row in links if " " in index.entity_names[row]]
+        for row in np.argsort(-scores)[: self.config.fact_seeds]:
+            subject, predicate, obj, fact_id = index.facts[row]
+            ends = (index.entity_names[subject].lower(), index.entity_names[obj].lower())
+            # a fact touches the query when an end is a linked entity or extends a linked name of several words
+            # ("Skarrow Head Lighthouse" for "Skarrow Head")
+            touches = subject in linked or obj in linked or any(end.startswith(n) for n in named for end in ends)
+            if not np.isfinite(scores[row]) or not touches:
+                continue
+            text = f"{index.entity_names[subject]} {predicate} {index.entity_names[obj]}"
+            for entity in (subject, obj):
+                if entity not in linked and self._linkable[entity]:
+                    links.setdefault(entity, Link(float(scores[row]), f"fact: {text}"))
+            used.append({"id": fact_id, "subject": index.entity_names[subject], "predicate": predicate,
+                         "object": index.entity_names[obj], "score": round(float(scores[row]), 4)})  # fmt: skip
+        return used
 
-    def ppr_scores(self, query: str, query_vector: np.ndarray, dense: np.ndarray) -> tuple[np.ndarray, dict]:
+    # ------------------------------------------------------------------ as_of
+
+    def _at(self, as_of: datetime | None) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
+        """The walk graph, valid-fact mask and allowed-unit mask at ``as_of`` (cached for the last time asked)."""
+        if as_of is None:
+            return self._graph, None, None
+        t = _epoch(as_of)
+        if self._as_of_cache is None or self._as_of_cache[0] != t:
+            index = self.index
+            starts = getattr(index, "fact_valid_from", np.zeros(0))
+            ends = getattr(index, "fact_valid_to", np.zeros(0))
+            if len(starts) != len(index.facts):
+                starts = ends = np.full(len(index.facts), np.nan)
+            valid = ~(starts > t) & ~(ends <= t)  # NaN (unknown) compares False: an undated fact holds
+            stamps = np.array([_epoch(u.timestamp) for u in index.units])
+            units = ~(stamps > t)
+            self._as_of_cache = (t, walk_graph(index, self.config.topic_weight, valid), valid, units)
+        return self._as_of_cache[1], self._as_of_cache[2], self._as_of_cache[3]
+
+    # ------------------------------------------------------------------ graph walk
+
+    def walk(self, query: str, query_vector: np.ndarray, relevance: np.ndarray, graph: sp.csr_matrix,
+             valid: np.ndarray | None) -> tuple[np.ndarray, Seeds, list[dict], str | None]:  # fmt: skip
+        """PPR scores of units, the seeds (entity row -> weight, how linked), the seeding facts, a fallback reason."""
         index, config = self.index, self.config
-        links = self.link_entities(query, query_vector)
-        if config.fact_seeds and links:
-            self._seed_from_facts(query_vector, links)
-        if not links:
-            return dense, {"fallback": "dense: no entity of the query is in the graph"}
-        reset = np.zeros(index.n_units + len(index.entity_ids))
-        seeds = {}
-        for row, (similarity, how) in links.items():
-            weight = similarity / self._passages_per_entity[row]  # rare entities anchor more strongly
-            reset[index.n_units + row] = weight
-            seeds[index.entity_names[row]] = {"weight": round(float(weight), 4), "linked_by": how}
-        reset[: index.n_units] = _minmax(dense) * config.dense_prior
-        scores = personalized_pagerank(self._transition, reset, config.damping)
-        return scores[: index.n_units], {"seeds": seeds}
+        titles, rest = link_titles(self._titles, query, config.max_ngram) if self._titles else ({}, query)
+        links = self.link_entities(rest)
+        facts = self.seed_facts(query_vector, links, valid)
+        if not links and not titles:
+            return relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance"
+        n = index.n_units
+        reset = np.zeros(n + len(index.entity_ids))
+        for rows in titles.values():  # a quoted title with no entity of its own seeds its units directly
+            reset[rows] += 1.0 / len(rows)
+        weights: Seeds = {}
+        for row, link in links.items():
+            weight = float(link.similarity / self._passages_per_entity[row])  # rare entities anchor more strongly
+            weights[row] = (weight, link.how)
+            reset[n + row] = weight
+        prior = _minmax(relevance)
+        reset[:n] = prior * config.prior_weight
+        bias = None
+        if config.query_bias:
+            bias = np.ones(len(reset))
+            bias[:n] = (prior + config.bias_floor) ** config.query_bias
+        scores = biased_pagerank(graph, reset, config.damping, bias)[:n]
+        if config.hop_weight > 0 and config.hop_anchors > 0:
+            scores = self._second_hop(scores, graph, bias)
+        return scores, weights, facts, None
+
+    def _second_hop(self, scores: np.ndarray, graph: sp.csr_matrix, bias: np.ndarray | None) -> np.ndarray:
+        """Restart the walk from the best units only (no seeds, no prior) and add what it reaches: pseudo-relevance
+        feedback on the graph, the LLM-free analogue of retrieving again with what the first passage taught."""
+        n, config = self.index.n_units, self.config
+        anchors = np.argsort(-scores, kind="stable")[: config.hop_anchors]
+        if scores[anchors].sum() <= 0:
+            return scores
+        reset = np.zeros(graph.shape[0])
+        reset[anchors] = scores[anchors]
+        second = biased_pagerank(graph, reset, config.damping, bias)[:n]
+        second[anchors] = 0.0  # they keep their first-walk score
+        top = float(second.max())
+        first = scores / float(scores.max())
+        return first + config.hop_weight * second / top if top > 0 else first
 
     # ------------------------------------------------------------------ entry
 
-    def retrieve(self, query: str, k: int = 5, mode: str = "ppr") -> list[Hit]:
+    def search(self, query: str, k: int = 5, mode: str = "ppr", as_of: datetime | None = None) -> Retrieval:
+        """Rank units for a query; graph modes also say which seeds and facts drove the ranking and how."""
         if mode not in MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
-        if self.index.n_units == 0:
-            return []
-        query_vector = self.embedder.encode([query])[0]
-        why: dict[str, Any] = {}
-        if mode == "dense":
-            scores = self.dense_scores(query_vector)
-        elif mode == "bm25":
+        started = time.perf_counter()
+        result = Retrieval(query=query, mode=mode, hits=[], as_of=as_of)
+        if self.index.n_units == 0 or k <= 0:
+            return result
+        graph, valid, allowed = self._at(as_of)
+        query_vector = self.embedder.encode([query])[0] if mode != "bm25" else None
+        weights: Seeds = {}
+        if mode == "bm25":
             scores = self.bm25_scores(query)
-        elif mode == "ppr":
-            scores, why = self.ppr_scores(query, query_vector, self.dense_scores(query_vector))
         else:
-            dense = self.dense_scores(query_vector)
-            ppr, why = self.ppr_scores(query, query_vector, dense)
-            scores = self._fuse([ppr, dense, self.bm25_scores(query)])
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [Hit(self.index.units[i], float(scores[i]), rank + 1, why if rank == 0 else {})
-                for rank, i in enumerate(top)]  # fmt: skip
+            assert query_vector is not None
+            scores = self.dense_scores(query_vector)
+            if mode in ("ppr", "hybrid"):
+                relevance = scores
+                if mode == "hybrid":
+                    share = self.config.lexical_share
+                    relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
+                scores, weights, result.facts, result.fallback = self.walk(query, query_vector, relevance, graph, valid)
+        if allowed is not None:
+            scores = np.where(allowed, scores, -np.inf)
+        top = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
+        seed_weights = {row: weight for row, (weight, _) in weights.items()}
+        paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops) if weights else {}
+        result.seeds = [{"entity": self.index.entity_names[row], "id": self.index.entity_ids[row],
+                         "weight": round(weight, 4), "linked_by": how}
+                        for row, (weight, how) in sorted(weights.items(), key=lambda item: -item[1][0])]  # fmt: skip
+        result.hits = [Hit(self.index.units[i], float(scores[i]), rank + 1,
+                           paths[i].to_dict() | {"text": str(paths[i])} if i in paths else None)
+                       for rank, i in enumerate(top)]  # fmt: skip
+        if result.hits:
+            result.hits[0].why = result.explanation()
+        result.milliseconds = (time.perf_counter() - started) * 1000
+        return result
 
-    def _fuse(self, rankings: list[np.ndarray]) -> np.ndarray:
-        fused = np.zeros(self.index.n_units)
-        for scores in rankings:
-            order = np.argsort(-scores, kind="stable")
-            ranks = np.empty_like(order)
-            ranks[order] = np.arange(len(order))
-            fused += 1.0 / (self.config.rrf_k + 1 + ranks)
-        return fused
+    def retrieve(self, query: str, k: int = 5, mode: str = "ppr", as_of: datetime | None = None) -> list[Hit]:
+        return self.search(query, k, mode, as_of).hits

@@ -62,7 +62,7 @@ def test_cli_ask_prints_hits_as_json(sample_store: Path) -> None:
     assert done.returncode == 0, done.stderr
     hits = json.loads(done.stdout)
     assert [h["rank"] for h in hits] == [1, 2]
-    assert "Casimir Lovatt" in hits[0]["why"]["seeds"]
+    assert "Casimir Lovatt" in [seed["entity"] for seed in hits[0]["why"]["seeds"]]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -74,7 +74,7 @@ def test_every_mode_ranks_the_stated_passage_first(retriever: Retriever, mode: s
 
 def test_ppr_explains_which_entities_seeded_it(retriever: Retriever) -> None:
     [top] = retriever.retrieve("Where was Casimir Lovatt born?", k=1, mode="ppr")
-    assert "Casimir Lovatt" in top.why["seeds"]
+    assert "Casimir Lovatt" in [seed["entity"] for seed in top.why["seeds"]]
     assert "Ardloch" in top.unit.text
 
 

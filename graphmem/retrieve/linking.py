@@ -1,0 +1,114 @@
+"""Which graph entities a question names: exact names of word n-grams, then the nearest entity
+name (by embedding) for each capitalised or quoted span that matched nothing exactly.
+
+No parse of the question: a dictionary look-up per n-gram and one small embedding batch, so
+linking stays cheap at query time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from graphmem.embed import Embedder
+from graphmem.index import RetrievalIndex
+from graphmem.resolve import normalise_key
+
+WORD = re.compile(r"[\w'’\-]+", re.UNICODE)
+# Question words and glue that also name entities ("May", "Will", "The Who") but almost never do so in a question.
+# fmt: off
+STOP = frozenset({
+    "a", "an", "the", "of", "in", "on", "at", "to", "for", "from", "by", "with", "and", "or", "is", "are",
+    "was", "were", "be", "been", "who", "whom", "whose", "what", "which", "when", "where", "why", "how", "did",
+    "do", "does", "that", "this", "these", "those", "it", "its", "his", "her", "their", "he", "she", "they",
+    "as", "than", "then", "there", "here", "not", "no",
+})
+# fmt: on
+_NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
+
+
+def name_spans(query: str) -> list[str]:
+    """Runs of capitalised words (with "of", "the" ... inside) and quoted phrases: the names a question uses."""
+    spans = re.findall(r'"([^"]{2,80})"', query)
+    words = WORD.findall(query)
+    current: list[str] = []
+    for position, word in enumerate([*words, ""]):
+        capital = word[:1].isupper() and not (position == 0 and word.lower() in STOP)
+        if capital or (current and word.lower() in _NAME_GLUE):
+            current.append(word)
+            continue
+        while current and current[-1].lower() in _NAME_GLUE:
+            current.pop()
+        if current:
+            spans.append(" ".join(current))
+        current = []
+    return list(dict.fromkeys(spans))
+
+
+@dataclass(frozen=True)
+class Link:
+    """An entity the query names, how sure the link is (1.0 for an exact name) and how it was made."""
+
+    similarity: float
+    how: str
+
+
+def link_by_name(index: RetrievalIndex, query: str, max_ngram: int, unlinked_types: tuple[str, ...]) -> dict[int, Link]:
+    """Exact (normalised) entity names among the query's word n-grams, longest match first."""
+    words = WORD.findall(query)
+    found: dict[int, Link] = {}
+    i = 0
+    while i < len(words):  # "Casimir Lovatt" rather than "Casimir" and "Lovatt"
+        for j in range(min(len(words), i + max_ngram), i, -1):
+            gram = words[i:j]
+            if all(w.lower() in STOP for w in gram):
+                continue
+            row = index.name_to_entity.get(normalise_key(" ".join(gram)))
+            if row is not None and index.entity_types[row] not in unlinked_types:
+                found.setdefault(row, Link(1.0, "name"))
+                i = j - 1
+                break
+        i += 1
+    return found
+
+
+def link_titles(titles: dict[str, list[int]], query: str, max_ngram: int) -> tuple[dict[str, list[int]], str]:
+    """Titles (normalised) of units that the query quotes word for word, longest first, with the units they
+    head; and the query without those words, so the names inside a title ("Alexander") link nothing more."""
+    words = WORD.findall(query)
+    found: dict[str, list[int]] = {}
+    rest: list[str] = []
+    i = 0
+    while i < len(words):
+        for j in range(min(len(words), i + max_ngram), i, -1):
+            if all(w.lower() in STOP for w in words[i:j]):
+                continue
+            key = normalise_key(" ".join(words[i:j]))
+            if key in titles:
+                found[key] = titles[key]
+                rest.append(",")  # keeps the words on either side from forming one name
+                i = j
+                break
+        else:
+            rest.append(words[i])
+            i += 1
+    return found, " ".join(rest) if found else query
+
+
+def link_spans(index: RetrievalIndex, query: str, embedder: Embedder, found: dict[int, Link],
+               linkable: np.ndarray, min_cosine: float) -> None:  # fmt: skip
+    """Names in the query that match no entity exactly go to their nearest linkable entity name."""
+    if not len(index.entity_vectors):
+        return
+    named = {index.entity_names[row].lower() for row in found}
+    spans = [s for s in name_spans(query) if s.lower() not in named]
+    if not spans:
+        return
+    similarities = embedder.encode(spans) @ index.entity_vectors.T
+    for span, row_scores in zip(spans, similarities, strict=True):
+        row_scores = np.where(linkable, row_scores, -1.0)
+        best = int(np.argmax(row_scores))
+        if row_scores[best] >= min_cosine:
+            found.setdefault(best, Link(float(row_scores[best]), f"embedding of {span!r}"))

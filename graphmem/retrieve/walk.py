@@ -1,0 +1,108 @@
+"""The graph the PPR walk runs on, and the walk itself.
+
+The walk graph is the index's graph (unit–entity mentions, relations, synonyms) plus **topic
+edges**: a titled passage is about the entity its title names ("Brand (play)" is about Brand),
+so an entity reaching its own page is weighted like ``topic_weight`` mentions. Without them a
+bridge entity spreads its mass evenly over every passage that merely mentions it.
+
+For ``as_of`` queries the relation edges are rebuilt from the facts valid at that time only.
+
+The walk is Personalized PageRank with an optional **query bias**: at each step the walker
+picks a neighbour i of j with probability ∝ w_ij · b_i, where b is the first-stage relevance
+of each unit to the query (entities keep b = 1). It is computed without building a new matrix:
+T·x = b ⊙ (W · (x ⊘ Wᵀb)), one sparse product per iteration as in the unbiased walk.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import scipy.sparse as sp
+
+from graphmem.index import RetrievalIndex
+from graphmem.resolve import normalise_key
+
+_DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")  # "Brand (play)" -> "Brand"
+
+
+def topic_entity(index: RetrievalIndex, title: str | None) -> int | None:
+    """The entity a title names: the title without a trailing "(...)" (the name other passages use), else the
+    whole title."""
+    if not title:
+        return None
+    row = index.name_to_entity.get(normalise_key(_DISAMBIGUATION.sub("", title)))
+    return row if row is not None else index.name_to_entity.get(normalise_key(title))
+
+
+def untopical_titles(index: RetrievalIndex) -> dict[str, list[int]]:
+    """Normalised titles that name no entity (long titles the extractor did not keep), with their units:
+    the query can still name such a unit by its title."""
+    titles: dict[str, list[int]] = {}
+    for row, unit in enumerate(index.units):
+        if unit.title and topic_entity(index, unit.title) is None:
+            titles.setdefault(normalise_key(_DISAMBIGUATION.sub("", unit.title)), []).append(row)
+    titles.pop("", None)
+    return titles
+
+
+def topic_edges(index: RetrievalIndex, weight: float) -> sp.csr_matrix:
+    """Symmetric unit–entity edges from each titled unit to the entity its title names."""
+    size = index.graph.shape[0]
+    pairs = [(u, index.n_units + e) for u, unit in enumerate(index.units)
+             if (e := topic_entity(index, unit.title)) is not None]  # fmt: skip
+    if not pairs or weight <= 0:
+        return sp.csr_matrix((size, size))
+    units, entities = (np.array(side) for side in zip(*pairs, strict=True))
+    rows, cols = np.concatenate([units, entities]), np.concatenate([entities, units])
+    return sp.csr_matrix((np.full(len(rows), weight), (rows, cols)), shape=(size, size))
+
+
+def relation_edges(index: RetrievalIndex, valid: np.ndarray | None) -> sp.csr_matrix:
+    """Entity–entity edges: one per fact (summed per pair), for the facts marked valid (all when None)."""
+    size, n = index.graph.shape[0], index.n_units
+    facts = [f for i, f in enumerate(index.facts) if valid is None or valid[i]]
+    if not facts:
+        return sp.csr_matrix((size, size))
+    subjects = np.array([n + f[0] for f in facts])
+    objects = np.array([n + f[2] for f in facts])
+    rows, cols = np.concatenate([subjects, objects]), np.concatenate([objects, subjects])
+    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+
+
+def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarray | None = None) -> sp.csr_matrix:
+    """The index graph plus topic edges; with ``valid_facts``, relations from those facts only."""
+    graph = index.graph
+    if valid_facts is not None:
+        # Drop every fact-made weight, then add back the valid ones. Synonym edges share entity pairs
+        # with relations only rarely; where they do, the pair keeps the larger of the two as in build_index.
+        n = index.n_units
+        entities = graph[n:, n:]
+        relations_all = relation_edges(index, None)[n:, n:]
+        synonyms_only = (entities - relations_all).maximum(0)
+        kept = relation_edges(index, valid_facts)[n:, n:]
+        entity_part = synonyms_only.maximum(kept) if kept.nnz else synonyms_only
+        graph = sp.bmat([[graph[:n, :n], graph[:n, n:]], [graph[n:, :n], entity_part]], format="csr")
+    return (graph + topic_edges(index, topic_weight)).tocsr()
+
+
+def biased_pagerank(graph: sp.csr_matrix, reset: np.ndarray, damping: float, bias: np.ndarray | None = None,
+                    max_iter: int = 50, tol: float = 1e-7) -> np.ndarray:  # fmt: skip
+    """Personalized PageRank on a symmetric weighted graph; ``bias`` (≥ 0, one per node) tilts each
+    step towards relevant nodes. Mass that reaches a node without edges returns to the reset."""
+    total = float(reset.sum())
+    if total <= 0:
+        return np.zeros_like(reset)
+    reset = reset / total
+    b = np.ones(graph.shape[0]) if bias is None else bias
+    out_weight = graph.T @ b  # Σ_i w_ij b_i: what node j spreads over
+    inverse = np.divide(1.0, out_weight, out=np.zeros_like(out_weight), where=out_weight > 0)
+    scores = reset.copy()
+    for _ in range(max_iter):
+        walked = b * (graph @ (scores * inverse))
+        lost = 1.0 - walked.sum()
+        updated = (1.0 - damping) * reset + damping * (walked + lost * reset)
+        if np.abs(updated - scores).sum() < tol:
+            return updated
+        scores = updated
+    return scores
