@@ -1,4 +1,4 @@
-"""Command line: ``graphmem demo | ingest | stats``."""
+"""Command line: ``graphmem demo | ingest | stats | ask | eval``."""
 
 from __future__ import annotations
 
@@ -114,27 +114,38 @@ def cmd_ask(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from graphmem.eval.qa import evaluate_qa, print_table
+    from graphmem.eval.common import write_json
 
     ks = [int(k) for k in args.k.split(",")]
-    if args.format == "locomo":
-        from graphmem.eval.locomo import evaluate_locomo, print_locomo
+    modes = args.modes.split(",")
+    progress = sys.stderr.isatty()
+    if args.format in ("locomo", "longmemeval"):
+        store = args.store or str(Path(".graphmem") / f"eval-{args.format}.sqlite3")
+        if args.format == "locomo":
+            from graphmem.eval.locomo import evaluate_locomo, print_locomo
 
-        store = args.store or str(Path(".graphmem") / "eval-locomo.sqlite3")
-        result = evaluate_locomo(Path(args.corpus), args.modes.split(","), ks, store, progress=sys.stderr.isatty())
-        print_locomo(result, ks)
-        if args.out:
-            Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+            result = evaluate_locomo(Path(args.corpus), modes, ks, store, progress=progress)
+            print_locomo(result, ks)
+        else:
+            from graphmem.eval.longmemeval import evaluate_longmemeval, print_longmemeval
+
+            try:
+                result = evaluate_longmemeval(Path(args.corpus), modes, ks, store, progress=progress)
+            except ValueError as exc:
+                print(f"graphmem: {exc}", file=sys.stderr)
+                return 2
+            print_longmemeval(result, ks)
+        write_json(result, args.out)
         return 0
-    if args.format != "qa" or not args.questions:
-        print(f"graphmem: --format {args.format} needs --questions, or is not supported yet", file=sys.stderr)
+    if not args.questions:
+        print("graphmem: --format qa needs --questions", file=sys.stderr)
         return 2
+    from graphmem.eval.qa import evaluate_qa, print_table
+
     store = args.store or str(Path(".graphmem") / f"eval-{Path(args.corpus).parent.name}.sqlite3")
-    result = evaluate_qa(Path(args.corpus), Path(args.questions), args.modes.split(","), ks, store,
-                         progress=sys.stderr.isatty())  # fmt: skip
+    result = evaluate_qa(Path(args.corpus), Path(args.questions), modes, ks, store, progress=progress)
     print_table(result, ks)
-    if args.out:
-        Path(args.out).write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    write_json(result, args.out)
     return 0
 
 
@@ -158,7 +169,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
-    evaluate.add_argument("--corpus", required=True, help="the corpus (qa) or the benchmark file (locomo)")
+    evaluate.add_argument("--corpus", required=True, help="the corpus (qa) or the benchmark file (locomo, longmemeval)")
     evaluate.add_argument("--questions", help="questions.jsonl (qa format)")
     evaluate.add_argument("--modes", default="dense,bm25,ppr,hybrid")
     evaluate.add_argument("--k", default="1,2,5,10")

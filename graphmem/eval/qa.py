@@ -2,58 +2,49 @@
 
 Recall@k = |top-k passage ids ∩ gold ids| / |gold ids|, averaged over questions; all_gold@k =
 share of questions whose every gold passage is in the top k. A document split into several
-passages counts once, at its best rank. Figures are percentages.
+passages counts once, at its best rank. Figures are percentages. Latency is per question, with
+the question embedded by the uncached model (graphmem.eval.common).
 """
 
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from graphmem.index import build_index
+from graphmem.eval.common import eval_retriever, latency_figures, percent, timed_retrieve
 from graphmem.memory import Memory
 from graphmem.retrieve import Retriever
 
 
-def ranked_sources(retriever: Retriever, question: str, k: int, mode: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for hit in retriever.retrieve(question, k=k * 3, mode=mode):
-        seen.setdefault(hit.unit.source_id, None)
-    return list(seen)[:k]
+def ranked_sources(retriever: Retriever, question: str, k: int, mode: str) -> tuple[list[str], float]:
+    """The top k documents, each at its best passage's rank, and the retrieval's milliseconds."""
+    hits, ms = timed_retrieve(retriever, question, k * 3, mode)
+    return list(dict.fromkeys(hit.unit.source_id for hit in hits))[:k], ms
 
 
 def evaluate_qa(corpus: Path, questions_path: Path, modes: list[str], ks: list[int], store: str,
                 namespace: str = "eval", progress: bool = True) -> dict[str, Any]:  # fmt: skip
     memory = Memory(store, namespace, progress=progress)
     memory.add_paths([corpus])  # reuses what an earlier run stored: unchanged documents are skipped
-    index = build_index(memory.store, namespace, memory.embedder)
-    retriever = Retriever(index, memory.embedder)
+    retriever = eval_retriever(memory, modes)
     questions = [json.loads(line) for line in questions_path.read_text(encoding="utf-8").splitlines() if line.strip()]
     result: dict[str, Any] = {"dataset": corpus.parent.name, "questions": len(questions), "modes": {},
-                              "index_seconds": round(index.build_seconds, 2)}  # fmt: skip
+                              "index_seconds": round(retriever.index.build_seconds, 2)}  # fmt: skip
     for mode in modes:
-        retriever.retrieve("warm up", k=1, mode=mode)
         recalls = {k: [] for k in ks}
         all_gold = {k: [] for k in ks}
         latencies = []
         for q in questions:
-            started = time.perf_counter()
-            ranked = ranked_sources(retriever, q["question"], max(ks), mode)
-            latencies.append((time.perf_counter() - started) * 1000)
+            ranked, ms = ranked_sources(retriever, q["question"], max(ks), mode)
+            latencies.append(ms)
             gold = set(q["gold_ids"])
             for k in ks:
                 found = len(gold & set(ranked[:k]))
                 recalls[k].append(found / len(gold))
                 all_gold[k].append(float(found == len(gold)))
-        figures = {f"recall@{k}": round(100 * float(np.mean(recalls[k])), 1) for k in ks}
-        figures |= {f"all_gold@{k}": round(100 * float(np.mean(all_gold[k])), 1) for k in ks}
-        figures["latency_ms_p50"] = round(float(np.percentile(latencies, 50)), 1)
-        figures["latency_ms_p95"] = round(float(np.percentile(latencies, 95)), 1)
-        result["modes"][mode] = figures
+        figures = {f"recall@{k}": percent(recalls[k]) for k in ks} | {f"all_gold@{k}": percent(all_gold[k]) for k in ks}
+        result["modes"][mode] = figures | latency_figures(latencies)
     memory.close()
     return result
 

@@ -60,10 +60,24 @@ def _locomo_dialogue(sample: dict[str, Any]) -> dict[str, Any]:
             "participants": [conversation["speaker_a"], conversation["speaker_b"]], "sessions": sessions}  # fmt: skip
 
 
+def longmemeval_turn_id(session_id: object, position: int) -> str:
+    """A LongMemEval turn's id within its dialogue: ``<session id>:<position in the session>``."""
+    return f"{session_id}:{position}"
+
+
+def longmemeval_turns(item: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """Each turn id of a question's haystack -> (its session id, whether it is marked ``has_answer``)."""
+    return {
+        longmemeval_turn_id(session_id, i): (str(session_id), bool(turn.get("has_answer")))
+        for session_id, turns in zip(item["haystack_session_ids"], item["haystack_sessions"], strict=True)
+        for i, turn in enumerate(turns)
+    }
+
+
 def _longmemeval_dialogue(item: dict[str, Any]) -> dict[str, Any]:
     sessions = [
         {"id": str(session_id), "date": parse_longmemeval_date(date),
-         "turns": [{"id": f"{session_id}:{i}", "speaker": turn["role"], "text": turn["content"]}
+         "turns": [{"id": longmemeval_turn_id(session_id, i), "speaker": turn["role"], "text": turn["content"]}
                    for i, turn in enumerate(turns)]}
         for session_id, date, turns in zip(item["haystack_session_ids"], item["haystack_dates"],
                                            item["haystack_sessions"], strict=True)
