@@ -65,6 +65,18 @@ def neo4j_settings() -> Iterator[Neo4jSettings]:
         _script("stop")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def index_cache_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Indexes of Neo4j namespaces would otherwise be cached under the checkout's .graphmem/."""
+    previous = os.environ.get("GRAPHMEM_INDEX_CACHE")
+    os.environ["GRAPHMEM_INDEX_CACHE"] = str(tmp_path_factory.mktemp("index-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("GRAPHMEM_INDEX_CACHE", None)
+    else:
+        os.environ["GRAPHMEM_INDEX_CACHE"] = previous
+
+
 @pytest.fixture(scope="session")
 def neo4j_store(neo4j_settings: Neo4jSettings) -> Iterator[Neo4jStore]:
     store = Neo4jStore(neo4j_settings)

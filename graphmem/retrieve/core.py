@@ -66,6 +66,15 @@ class Hit:
 
 
 @dataclass
+class Walk:
+    scores: np.ndarray  # per unit
+    seeds: Seeds
+    facts: list[dict[str, Any]]
+    fallback: str | None  # why there was no walk
+    flow: np.ndarray | None = None  # per graph node: visits over total edge weight, for the explanation
+
+
+@dataclass
 class Retrieval:
     """What one query returned, and why."""
 
@@ -109,6 +118,8 @@ class Retriever:
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
         self._titles = untopical_titles(index)
+        degree = np.asarray(index.graph.sum(axis=0)).ravel()
+        self._degree = np.where(degree > 0, degree, 1.0)  # visits / degree: what a node passes along each edge
         self._as_of_cache: tuple[float, sp.csr_matrix, np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ first stage
@@ -174,10 +185,7 @@ class Retriever:
         t = _epoch(as_of)
         if self._as_of_cache is None or self._as_of_cache[0] != t:
             index = self.index
-            starts = getattr(index, "fact_valid_from", np.zeros(0))
-            ends = getattr(index, "fact_valid_to", np.zeros(0))
-            if len(starts) != len(index.facts):
-                starts = ends = np.full(len(index.facts), np.nan)
+            starts, ends = index.fact_valid_from, index.fact_valid_to
             valid = ~(starts > t) & ~(ends <= t)  # NaN (unknown) compares False: an undated fact holds
             stamps = np.array([_epoch(u.timestamp) for u in index.units])
             units = ~(stamps > t)
@@ -187,22 +195,22 @@ class Retriever:
     # ------------------------------------------------------------------ graph walk
 
     def walk(self, query: str, query_vector: np.ndarray, relevance: np.ndarray, graph: sp.csr_matrix,
-             valid: np.ndarray | None) -> tuple[np.ndarray, Seeds, list[dict], str | None]:  # fmt: skip
-        """PPR scores of units, the seeds (entity row -> weight, how linked), the seeding facts, a fallback reason."""
+             valid: np.ndarray | None) -> Walk:  # fmt: skip
+        """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
         index, config = self.index, self.config
         titles, rest = link_titles(self._titles, query, config.max_ngram) if self._titles else ({}, query)
         links = self.link_entities(rest)
         facts = self.seed_facts(query_vector, links, valid)
         if not links and not titles:
-            return relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance"
+            return Walk(relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance")
         n = index.n_units
         reset = np.zeros(n + len(index.entity_ids))
         for rows in titles.values():  # a quoted title with no entity of its own seeds its units directly
             reset[rows] += 1.0 / len(rows)
-        weights: Seeds = {}
+        seeds: Seeds = {}
         for row, link in links.items():
             weight = float(link.similarity / self._passages_per_entity[row])  # rare entities anchor more strongly
-            weights[row] = (weight, link.how)
+            seeds[row] = (weight, link.how)
             reset[n + row] = weight
         prior = _minmax(relevance)
         reset[:n] = prior * config.prior_weight
@@ -210,25 +218,26 @@ class Retriever:
         if config.query_bias:
             bias = np.ones(len(reset))
             bias[:n] = (prior + config.bias_floor) ** config.query_bias
-        scores = biased_pagerank(graph, reset, config.damping, bias)[:n]
+        visits = biased_pagerank(graph, reset, config.damping, bias)
+        visits = visits / float(visits[:n].max() or 1.0)
         if config.hop_weight > 0 and config.hop_anchors > 0:
-            scores = self._second_hop(scores, graph, bias)
-        return scores, weights, facts, None
+            visits = visits + config.hop_weight * self._second_hop(visits[:n], graph, bias)
+        return Walk(visits[:n], seeds, facts, None, visits / self._degree)
 
     def _second_hop(self, scores: np.ndarray, graph: sp.csr_matrix, bias: np.ndarray | None) -> np.ndarray:
-        """Restart the walk from the best units only (no seeds, no prior) and add what it reaches: pseudo-relevance
-        feedback on the graph, the LLM-free analogue of retrieving again with what the first passage taught."""
+        """Visits of a walk restarted from the best units only (no seeds, no prior), scaled to 1 at the best
+        other unit: pseudo-relevance feedback on the graph, the LLM-free analogue of retrieving again with
+        what the first passage taught (it reaches the passage about the bridge entity the first one names)."""
         n, config = self.index.n_units, self.config
         anchors = np.argsort(-scores, kind="stable")[: config.hop_anchors]
-        if scores[anchors].sum() <= 0:
-            return scores
         reset = np.zeros(graph.shape[0])
         reset[anchors] = scores[anchors]
-        second = biased_pagerank(graph, reset, config.damping, bias)[:n]
+        if reset.sum() <= 0:
+            return reset
+        second = biased_pagerank(graph, reset, config.damping, bias)
         second[anchors] = 0.0  # they keep their first-walk score
-        top = float(second.max())
-        first = scores / float(scores.max())
-        return first + config.hop_weight * second / top if top > 0 else first
+        top = float(second[:n].max())
+        return second / top if top > 0 else np.zeros_like(second)
 
     # ------------------------------------------------------------------ entry
 
@@ -243,6 +252,7 @@ class Retriever:
         graph, valid, allowed = self._at(as_of)
         query_vector = self.embedder.encode([query])[0] if mode != "bm25" else None
         weights: Seeds = {}
+        flow: np.ndarray | None = None
         if mode == "bm25":
             scores = self.bm25_scores(query)
         else:
@@ -253,17 +263,24 @@ class Retriever:
                 if mode == "hybrid":
                     share = self.config.lexical_share
                     relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
-                scores, weights, result.facts, result.fallback = self.walk(query, query_vector, relevance, graph, valid)
+                walked = self.walk(query, query_vector, relevance, graph, valid)
+                scores, weights, result.facts, result.fallback = (
+                    walked.scores,
+                    walked.seeds,
+                    walked.facts,
+                    walked.fallback,
+                )
+                flow = walked.flow
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         top = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
         seed_weights = {row: weight for row, (weight, _) in weights.items()}
-        paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops) if weights else {}
+        paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops, flow) if weights else {}
         result.seeds = [{"entity": self.index.entity_names[row], "id": self.index.entity_ids[row],
                          "weight": round(weight, 4), "linked_by": how}
                         for row, (weight, how) in sorted(weights.items(), key=lambda item: -item[1][0])]  # fmt: skip
         result.hits = [Hit(self.index.units[i], float(scores[i]), rank + 1,
-                           paths[i].to_dict() | {"text": str(paths[i])} if i in paths else None)
+                           paths[i].to_dict() if i in paths else None)
                        for rank, i in enumerate(top)]  # fmt: skip
         if result.hits:
             result.hits[0].why = result.explanation()

@@ -200,12 +200,14 @@ def _distinct(nodes: np.ndarray, size: int) -> np.ndarray:
 class _Search:
     """Multi-source BFS with one label per node: (seed weight, bottleneck, predecessor)."""
 
-    def __init__(self, index: RetrievalIndex, seeds: Mapping[int, float], targets: np.ndarray, max_hops: int) -> None:
+    def __init__(self, index: RetrievalIndex, seeds: Mapping[int, float], targets: np.ndarray, max_hops: int,
+                 node_flow: np.ndarray | None = None) -> None:  # fmt: skip
         graph = index.graph if index.graph.format == "csr" else index.graph.tocsr()
         if not graph.has_canonical_format:  # one entry per edge, as build_index makes it
             graph = graph.copy()
             graph.sum_duplicates()
         self.indptr, self.indices, self.data = graph.indptr, graph.indices, graph.data
+        self.node_flow = node_flow
         self.n_units, self.max_hops = index.n_units, max_hops
         size = graph.shape[0]
         self.dist = np.full(size, -1, dtype=np.int32)
@@ -220,7 +222,7 @@ class _Search:
         self.dist[nodes] = 0
         self.parent[nodes] = -1
         self.seed_weight[nodes] = [float(seeds[int(node) - index.n_units]) for node in nodes]
-        self.bottleneck[nodes] = np.inf
+        self.bottleneck[nodes] = np.inf if node_flow is None else 1.0
         self.frontier = nodes
         self.rings: list[np.ndarray] = []  # rings[j]: nodes exactly j hops from a target (backward search)
         self.ring_degree: list[int] = []  # cumulative degree of rings[0..j]
@@ -249,7 +251,10 @@ class _Search:
         np.maximum.at(self.seed_weight, nodes, seed_weight)
         keep = seed_weight == self.seed_weight[nodes]
         nodes, parents, weights = nodes[keep], parents[keep], weights[keep]
-        bottleneck = np.minimum(self.bottleneck[parents], weights)
+        if self.node_flow is None:
+            bottleneck = np.minimum(self.bottleneck[parents], weights)
+        else:  # what the walk carried along the whole path: a product, as path probabilities are
+            bottleneck = self.bottleneck[parents] * weights * self.node_flow[parents]
         self.bottleneck[nodes] = -np.inf
         np.maximum.at(self.bottleneck, nodes, bottleneck)
         keep = bottleneck == self.bottleneck[nodes]
@@ -309,8 +314,13 @@ class _Search:
 
 
 def seed_paths(index: RetrievalIndex, seeds: Mapping[int, float], unit_rows: Sequence[int],
-               max_hops: int = 4) -> dict[int, Path]:  # fmt: skip
+               max_hops: int = 4, node_flow: np.ndarray | None = None) -> dict[int, Path]:  # fmt: skip
     """The best path from a seed entity to each unit of ``unit_rows`` within ``max_hops`` edges.
+
+    ``node_flow`` (one value per graph node, e.g. a walk's visits over the node's total edge weight)
+    makes rule 3 compare what the walk carried along the whole path (the product over its steps of
+    edge weight × the flow of the node each step leaves) instead of the weakest edge, so the path
+    shown is the one the walk used most.
 
     ``seeds`` maps entity rows (not graph nodes) to their seed weights. The result maps unit
     rows to paths, in the order of ``unit_rows``; a unit no seed reaches within ``max_hops``
@@ -330,7 +340,7 @@ def seed_paths(index: RetrievalIndex, seeds: Mapping[int, float], unit_rows: Seq
             raise IndexError(f"unit row {row} is outside 0..{index.n_units - 1}")
     if not seeds or not wanted or max_hops == 0:
         return {}
-    search = _Search(index, seeds, np.array(sorted(wanted), dtype=np.int64), max_hops)
+    search = _Search(index, seeds, np.array(sorted(wanted), dtype=np.int64), max_hops, node_flow)
     search.run()
     paths: dict[int, Path] = {}
     for row in wanted:

@@ -2,7 +2,8 @@
 
 The walk graph is the index's graph (unit–entity mentions, relations, synonyms) plus **topic
 edges**: a titled passage is about the entity its title names ("Brand (play)" is about Brand),
-so an entity reaching its own page is weighted like ``topic_weight`` mentions. Without them a
+so the step from an entity to its own page is weighted like ``topic_weight`` mentions (one way: the
+step back from the page stays an ordinary mention). Without them a
 bridge entity spreads its mass evenly over every passage that merely mentions it.
 
 For ``as_of`` queries the relation edges are rebuilt from the facts valid at that time only.
@@ -20,7 +21,7 @@ import re
 import numpy as np
 import scipy.sparse as sp
 
-from graphmem.index import RetrievalIndex
+from graphmem.index import RetrievalIndex, assemble
 from graphmem.resolve import normalise_key
 
 _DISAMBIGUATION = re.compile(r"\s*\([^)]*\)\s*$")  # "Brand (play)" -> "Brand"
@@ -47,49 +48,33 @@ def untopical_titles(index: RetrievalIndex) -> dict[str, list[int]]:
 
 
 def topic_edges(index: RetrievalIndex, weight: float) -> sp.csr_matrix:
-    """Symmetric unit–entity edges from each titled unit to the entity its title names."""
+    """Edges from the entity a titled unit's title names to that unit."""
     size = index.graph.shape[0]
     pairs = [(u, index.n_units + e) for u, unit in enumerate(index.units)
              if (e := topic_entity(index, unit.title)) is not None]  # fmt: skip
     if not pairs or weight <= 0:
         return sp.csr_matrix((size, size))
     units, entities = (np.array(side) for side in zip(*pairs, strict=True))
-    rows, cols = np.concatenate([units, entities]), np.concatenate([entities, units])
-    return sp.csr_matrix((np.full(len(rows), weight), (rows, cols)), shape=(size, size))
-
-
-def relation_edges(index: RetrievalIndex, valid: np.ndarray | None) -> sp.csr_matrix:
-    """Entity–entity edges: one per fact (summed per pair), for the facts marked valid (all when None)."""
-    size, n = index.graph.shape[0], index.n_units
-    facts = [f for i, f in enumerate(index.facts) if valid is None or valid[i]]
-    if not facts:
-        return sp.csr_matrix((size, size))
-    subjects = np.array([n + f[0] for f in facts])
-    objects = np.array([n + f[2] for f in facts])
-    rows, cols = np.concatenate([subjects, objects]), np.concatenate([objects, subjects])
-    return sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(size, size))
+    # one way only (entry [i, j] is the step j -> i): from the entity to its page. The way back stays an
+    # ordinary mention, or every page would send its walkers home to its own topic.
+    return sp.csr_matrix((np.full(len(units), weight), (units, entities)), shape=(size, size))
 
 
 def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarray | None = None) -> sp.csr_matrix:
     """The index graph plus topic edges; with ``valid_facts``, relations from those facts only."""
     graph = index.graph
     if valid_facts is not None:
-        # Drop every fact-made weight, then add back the valid ones. Synonym edges share entity pairs
-        # with relations only rarely; where they do, the pair keeps the larger of the two as in build_index.
-        n = index.n_units
-        entities = graph[n:, n:]
-        relations_all = relation_edges(index, None)[n:, n:]
-        synonyms_only = (entities - relations_all).maximum(0)
-        kept = relation_edges(index, valid_facts)[n:, n:]
-        entity_part = synonyms_only.maximum(kept) if kept.nnz else synonyms_only
-        graph = sp.bmat([[graph[:n, :n], graph[:n, n:]], [graph[n:, :n], entity_part]], format="csr")
+        mentions = index.mentions.tocoo()
+        facts = [fact for fact, valid in zip(index.facts, valid_facts, strict=True) if valid]
+        graph, _ = assemble(index.n_units, len(index.entity_ids), np.column_stack([mentions.row, mentions.col]),
+                            facts, index.synonym_pairs, index.synonym_scores)  # fmt: skip
     return (graph + topic_edges(index, topic_weight)).tocsr()
 
 
 def biased_pagerank(graph: sp.csr_matrix, reset: np.ndarray, damping: float, bias: np.ndarray | None = None,
                     max_iter: int = 50, tol: float = 1e-7) -> np.ndarray:  # fmt: skip
-    """Personalized PageRank on a symmetric weighted graph; ``bias`` (≥ 0, one per node) tilts each
-    step towards relevant nodes. Mass that reaches a node without edges returns to the reset."""
+    """Personalized PageRank on a weighted graph (entry [i, j]: the step j -> i). ``bias`` (≥ 0, one per node)
+    tilts each step towards relevant nodes. Mass that reaches a node without edges returns to the reset."""
     total = float(reset.sum())
     if total <= 0:
         return np.zeros_like(reset)

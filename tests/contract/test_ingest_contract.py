@@ -25,9 +25,9 @@ def memory(store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder
 
 def test_sample_corpus_ingests_idempotently(memory: Memory, store: GraphStore, ns: str) -> None:
     first = memory.add_paths(SAMPLE)
-    assert (first.documents, first.dialogues, first.quarantined, first.errors) == (12, 2, [], [])
+    assert (first.documents, first.dialogues, first.quarantined, first.errors) == (14, 2, [], [])
     counts = store.counts(ns)
-    assert counts.nodes["Document"] == 12 and counts.nodes["Dialogue"] == 2
+    assert counts.nodes["Document"] == 14 and counts.nodes["Dialogue"] == 2
     assert counts.nodes["Turn"] == first.turns == 80
     assert counts.nodes["Passage"] == first.passages
     assert counts.nodes["Entity"] >= 150 and counts.nodes["Fact"] >= 150 and counts.nodes["Hyperedge"] >= 20
@@ -35,7 +35,7 @@ def test_sample_corpus_ingests_idempotently(memory: Memory, store: GraphStore, n
     revision = store.revision(ns)
     digest = graph_digest(store, ns)
     again = memory.add_paths(SAMPLE)
-    assert again.unchanged == 14 and again.nodes_written == 0 and again.edges_written == 0
+    assert again.unchanged == 16 and again.nodes_written == 0 and again.edges_written == 0
     assert store.counts(ns) == counts
     assert store.revision(ns) == revision
     assert graph_digest(store, ns) == digest

@@ -18,9 +18,9 @@ def _demo(store: Path) -> str:
 def test_demo_ingests_the_sample_and_is_idempotent(tmp_path: Path) -> None:
     store = tmp_path / "demo.sqlite3"
     first = _demo(store)
-    assert "12 documents, 2 dialogues (0 unchanged" in first
-    assert "Dialogue 2, Document 12" in first and "Turn 80" in first
+    assert "14 documents, 2 dialogues (0 unchanged" in first
+    assert "Dialogue 2, Document 14" in first and "Turn 80" in first
     assert "[documents/" in first  # a stored passage is shown with its document id
     assert "retrieval (ppr" in first and "1. [" in first
     second = _demo(store)
-    assert "(14 unchanged, 0 replaced)" in second
+    assert "(16 unchanged, 0 replaced)" in second
