@@ -7,10 +7,12 @@ import json
 import sys
 import textwrap
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 from graphmem.memory import Memory
 from graphmem.records import Fact, Passage, Turn
+from graphmem.retrieve import MODES, Retrieval
 from graphmem.store import Counts, StoreError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,21 +59,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-DEMO_QUESTION = "What singing group was set up by a child of the engineer behind the Skarrow Head light?"
+DEMO_QUESTION = "What does the man who restored the Lunnock tide mill collect?"
 
 
 def _demo_retrieval(memory: Memory) -> None:
-    """One two-hop question from the sample's ground truth, answered by the (early) PPR retrieval."""
-    from graphmem.index import build_index
-    from graphmem.retrieve import Retriever
-
-    retriever = Retriever(build_index(memory.store, memory.namespace, memory.embedder), memory.embedder)
-    hits = retriever.retrieve(DEMO_QUESTION, k=3, mode="ppr")
-    print(f"retrieval (ppr, early version), asked: {DEMO_QUESTION}")
-    if hits and hits[0].why.get("seeds"):
-        print("  seeded by: " + ", ".join(hits[0].why["seeds"]))
-    for hit in hits:
-        print(f"  {hit.rank}. [{hit.unit.source_id}] {_short(hit.unit.text)}")
+    """One two-hop question of the sample's ground truth (M5): the answer names none of its words."""
+    print(f"asked (ppr retrieval): {DEMO_QUESTION}")
+    result = memory.retrieve(DEMO_QUESTION, k=3, mode="ppr")
+    print_retrieval(result, width=100)
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
@@ -92,25 +87,42 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from graphmem.index import build_index
-    from graphmem.retrieve import Retriever
-
+    as_of = _parse_time(args.as_of) if args.as_of else None
     with Memory(args.store, args.namespace) as memory:
-        retriever = Retriever(build_index(memory.store, memory.namespace, memory.embedder), memory.embedder)
-        hits = retriever.retrieve(args.question, k=args.k, mode=args.mode)
+        result = memory.retrieve(args.question, k=args.k, mode=args.mode, as_of=as_of)
     if args.json:
-        print(json.dumps([{"rank": h.rank, "score": h.score, "id": h.unit.id, "source": h.unit.source_id,
-                           "start": h.unit.start, "end": h.unit.end, "speaker": h.unit.speaker, "text": h.unit.text,
-                           "why": h.why} for h in hits], indent=2, default=str))  # fmt: skip
+        print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
-    if hits and hits[0].why:
-        seeds = hits[0].why.get("seeds") or {}
-        print("seeded by: " + (", ".join(f"{name} ({s['linked_by']})" for name, s in seeds.items())
-                               or hits[0].why.get("fallback", "-")))  # fmt: skip
-    for hit in hits:
-        where = f"@{hit.unit.start}-{hit.unit.end}" if hit.unit.start is not None else hit.unit.speaker or ""
-        print(f"{hit.rank}. {hit.score:.4f} [{hit.unit.source_id} {where}] {_short(hit.unit.text, 160)}")
+    print_retrieval(result)
     return 0
+
+
+def print_retrieval(result: Retrieval, width: int = 160) -> None:
+    """A retrieval as people read it: what anchored it, then each hit with where it comes from and why."""
+    print(f"{result.mode}: {len(result.hits)} hits in {result.milliseconds:.0f} ms"
+          + (f", as of {result.as_of:%Y-%m-%d %H:%M}" if result.as_of else ""))  # fmt: skip
+    if result.seeds:
+        print("seeded by: " + ", ".join(f"{s['entity']} ({s['weight']:.3g}, {s['linked_by']})" for s in result.seeds))
+    for fact in result.facts:
+        print(f"  fact: {fact['subject']} —{fact['predicate']}→ {fact['object']} ({fact['score']:.2f})")
+    if result.fallback:
+        print(f"note: {result.fallback}")
+    for hit in result.hits:
+        unit = hit.unit
+        where = f"@{unit.start}-{unit.end}" if unit.start is not None else unit.speaker or ""
+        print(f"{hit.rank}. {hit.score:.4f} [{unit.source_id} {where}] {_short(unit.text, width)}")
+        if hit.path:
+            print(f"     via {hit.path['text']}")
+
+
+def _parse_time(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise SystemExit(
+            f"graphmem: --as-of needs an ISO date or time (2021-06-30, 2021-06-30T12:00), not {text!r}"
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -163,9 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", parents=[common], help="retrieve the passages that answer a question")
     ask.add_argument("question")
-    ask.add_argument("--mode", default="ppr", choices=["ppr", "dense", "bm25", "hybrid"])
+    ask.add_argument("--mode", default="ppr", choices=MODES, help="ppr (default), hybrid, dense or bm25")
     ask.add_argument("--k", type=int, default=5)
-    ask.add_argument("--json", action="store_true", help="print the hits as JSON")
+    ask.add_argument("--json", action="store_true", help="print the hits and the explanation as JSON")
+    ask.add_argument("--as-of", help="only what was dated and valid at this ISO date or time")
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])

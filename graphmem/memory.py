@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from graphmem.config import Settings
-from graphmem.embed import Embedder
+from graphmem.embed import CachedEmbedder, Embedder
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
 from graphmem.index_cache import IndexCache
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport
 from graphmem.records import Record
+from graphmem.retrieve import Retrieval, RetrievalConfig, Retriever
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
 from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
 from graphmem.store.base import check_namespace
@@ -29,7 +31,8 @@ class Memory:
 
     def __init__(self, store: GraphStore | str | Path | None = None, namespace: str | None = None, *,
                  extract: bool = True, extractor: Extractor | None = None, embedder: Embedder | None = None,
-                 config: IngestConfig | None = None, progress: bool = False) -> None:  # fmt: skip
+                 config: IngestConfig | None = None, retrieval_config: RetrievalConfig | None = None,
+                 progress: bool = False) -> None:  # fmt: skip
         """``extract=False`` stores documents, passages and turns only (no models are loaded)."""
         settings = Settings.from_env()
         self.store: GraphStore = store if isinstance(store, GraphStore) else open_store(store)
@@ -42,6 +45,8 @@ class Memory:
         self._ingestor_instance: Ingestor | None = None
         # Writes go through the cache's recording store, so the retrieval index follows them.
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
+        self.retrieval_config = retrieval_config or RetrievalConfig()
+        self._retrievers: dict[str, Retriever] = {}
 
     @property
     def extractor(self) -> Extractor:
@@ -55,7 +60,7 @@ class Memory:
     @property
     def embedder(self) -> Embedder:
         if self._embedder is None:
-            from graphmem.embed import CachedEmbedder, SentenceTransformerEmbedder
+            from graphmem.embed import SentenceTransformerEmbedder
 
             self._embedder = CachedEmbedder(SentenceTransformerEmbedder(), embedding_cache_path(self.store))
         return self._embedder
@@ -117,6 +122,23 @@ class Memory:
         """
         return self._indexes.get(check_namespace(namespace) if namespace is not None else self.namespace)
 
+    def retrieve(self, query: str, k: int = 5, mode: str = "ppr", namespace: str | None = None,
+                 as_of: datetime | None = None) -> Retrieval:  # fmt: skip
+        """The ``k`` passages and turns that best answer ``query``, with scores, provenance (source
+        document or dialogue, offsets, speaker, time) and why: the seed entities and their weights, the
+        facts that seeded the walk and the graph path from a seed to each hit.
+
+        ``mode``: "ppr" (default), "hybrid", "dense" or "bm25". ``namespace`` searches another namespace
+        (retrieval never crosses namespaces). ``as_of`` keeps only units dated at or before that time and
+        walks only the relations of facts valid then.
+        """
+        index = self.index(namespace)
+        cached = self._retrievers.get(index.namespace)
+        if cached is None or cached.index is not index:
+            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config)
+            self._retrievers[index.namespace] = cached
+        return cached.search(query, k=k, mode=mode, as_of=as_of)
+
     def counts(self) -> Counts:
         return self.store.counts(self.namespace)
 
@@ -139,6 +161,11 @@ class Memory:
         if close is not None:
             close()
         self.store.close()
+
+
+def query_embedder(embedder: Embedder) -> Embedder:
+    """The model itself for questions: caching every question would keep them on disk and rarely pay off."""
+    return embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
 
 
 def embedding_cache_path(store: GraphStore) -> Path:

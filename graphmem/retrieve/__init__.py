@@ -1,5 +1,5 @@
 """Retrieval over a RetrievalIndex: dense, BM25, Personalized PageRank and their fusion."""
 
-from graphmem.retrieve.core import MODES, Hit, RetrievalConfig, Retriever
+from graphmem.retrieve.core import MODES, Hit, Retrieval, RetrievalConfig, Retriever
 
-__all__ = ["MODES", "Hit", "RetrievalConfig", "Retriever"]
+__all__ = ["MODES", "Hit", "Retrieval", "RetrievalConfig", "Retriever"]

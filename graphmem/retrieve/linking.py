@@ -102,8 +102,9 @@ def link_spans(index: RetrievalIndex, query: str, embedder: Embedder, found: dic
     """Names in the query that match no entity exactly go to their nearest linkable entity name."""
     if not len(index.entity_vectors):
         return
-    named = {index.entity_names[row].lower() for row in found}
-    spans = [s for s in name_spans(query) if s.lower() not in named]
+    named = [f" {index.entity_names[row].lower()} " for row in found]
+    # a span inside a name already linked ("Lunnock" of "Lunnock Tide Mill") names nothing more
+    spans = [s for s in name_spans(query) if not any(f" {s.lower()} " in name for name in named)]
     if not spans:
         return
     similarities = embedder.encode(spans) @ index.entity_vectors.T

@@ -21,6 +21,8 @@ def test_demo_ingests_the_sample_and_is_idempotent(tmp_path: Path) -> None:
     assert "14 documents, 2 dialogues (0 unchanged" in first
     assert "Dialogue 2, Document 14" in first and "Turn 80" in first
     assert "[documents/" in first  # a stored passage is shown with its document id
-    assert "retrieval (ppr" in first and "1. [" in first
+    # the two-hop question: its answer is the second hit, reached through the bridge entity
+    assert "asked (ppr retrieval)" in first and "2. " in first and "[documents/corvin-ashdale.md" in first
+    assert "—mentions→ Corvin Ashdale —mentioned in→" in first
     second = _demo(store)
     assert "(16 unchanged, 0 replaced)" in second

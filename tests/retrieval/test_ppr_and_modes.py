@@ -60,9 +60,11 @@ def test_cli_ask_prints_hits_as_json(sample_store: Path) -> None:
                            str(sample_store), "--namespace", "sample", "--json", "--k", "2"], capture_output=True,
                           text=True, timeout=300, cwd=REPO)  # fmt: skip
     assert done.returncode == 0, done.stderr
-    hits = json.loads(done.stdout)
-    assert [h["rank"] for h in hits] == [1, 2]
-    assert "Casimir Lovatt" in [seed["entity"] for seed in hits[0]["why"]["seeds"]]
+    result = json.loads(done.stdout)
+    assert [h["rank"] for h in result["hits"]] == [1, 2]
+    assert "Casimir Lovatt" in [seed["entity"] for seed in result["seeds"]]
+    top = result["hits"][0]
+    assert top["path"]["seed"]["name"] in [seed["entity"] for seed in result["seeds"]] and top["source"]
 
 
 @pytest.mark.parametrize("mode", MODES)
