@@ -19,8 +19,7 @@ import numpy as np
 
 from graphmem.embed import CachedEmbedder, Embedder, SentenceTransformerEmbedder
 from graphmem.extract.types import Extractor
-from graphmem.index import build_index
-from graphmem.memory import Memory, embedding_cache_path
+from graphmem.memory import Memory, embedding_cache_path, query_embedder
 from graphmem.retrieve import Hit, Retriever
 from graphmem.store import GraphStore, open_store
 
@@ -28,15 +27,9 @@ WARM_UP_QUERY = "warm up"
 _NOT_IN_NAMESPACE = re.compile(r"[^A-Za-z0-9_.\-]")
 
 
-def query_embedder(embedder: Embedder) -> Embedder:
-    """The model behind a cache, so questions are embedded (and timed) as a first-time query would be."""
-    return embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
-
-
 def eval_retriever(memory: Memory, modes: Iterable[str]) -> Retriever:
     """A retriever over the memory's namespace: units embedded through the cache, queries without it; warmed up."""
-    index = build_index(memory.store, memory.namespace, memory.embedder)
-    retriever = Retriever(index, query_embedder(memory.embedder))
+    retriever = Retriever(memory.index(), query_embedder(memory.embedder))
     for mode in modes:
         retriever.retrieve(WARM_UP_QUERY, k=1, mode=mode)
     return retriever

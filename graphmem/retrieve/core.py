@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +28,7 @@ import scipy.sparse as sp
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit
 from graphmem.retrieve.explain import seed_paths
-from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles
+from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, name_spans
 from graphmem.retrieve.walk import biased_pagerank, untopical_titles, walk_graph
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
@@ -63,6 +64,15 @@ class Hit:
     rank: int
     path: dict[str, Any] | None = None  # seed → unit chain (graph modes), see graphmem.retrieve.explain
     why: dict[str, Any] = field(default_factory=dict)  # the retrieval's explanation, on the first hit only
+
+
+@dataclass
+class Query:
+    text: str
+    vector: np.ndarray
+    titles: dict[str, list[int]]  # quoted titles with no entity of their own -> their units
+    rest: str  # the text without those titles: where entity names are looked up
+    span_vectors: dict[str, np.ndarray]  # capitalised spans of ``rest`` and their embeddings
 
 
 @dataclass
@@ -149,11 +159,15 @@ class Retriever:
 
     # ------------------------------------------------------------------ seeds
 
-    def link_entities(self, query: str) -> dict[int, Link]:
-        """Entities the query names: exact names of word n-grams, then nearest names of capitalised spans."""
+    def link_entities(self, query: str, span_vectors: Mapping[str, np.ndarray] | None = None) -> dict[int, Link]:
+        """Entities the query names: exact names of word n-grams, then nearest names of capitalised spans
+        (embedded here unless ``span_vectors`` already holds them)."""
         config = self.config
         found = link_by_name(self.index, query, config.max_ngram, config.unlinked_types)
-        link_spans(self.index, query, self.embedder, found, self._linkable, config.span_link_min_cosine)
+        if span_vectors is None:
+            spans = name_spans(query)
+            span_vectors = dict(zip(spans, self.embedder.encode(spans), strict=True)) if spans else {}
+        link_spans(self.index, query, span_vectors, found, self._linkable, config.span_link_min_cosine)
         return found
 
     def seed_facts(self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None) -> list[dict]:
@@ -202,12 +216,20 @@ class Retriever:
 
     # ------------------------------------------------------------------ graph walk
 
-    def walk(self, query: str, query_vector: np.ndarray, relevance: np.ndarray, graph: sp.csr_matrix,
-             valid: np.ndarray | None) -> Walk:  # fmt: skip
+    def prepare(self, query: str, graph_mode: bool = True) -> Query:
+        """One embedding batch per query: the question and, for graph modes, the names it may use."""
+        if not graph_mode:
+            return Query(query, self.embedder.encode([query])[0], {}, query, {})
+        titles, rest = link_titles(self._titles, query, self.config.max_ngram) if self._titles else ({}, query)
+        spans = name_spans(rest)
+        vectors = self.embedder.encode([query, *spans])
+        return Query(query, vectors[0], titles, rest, dict(zip(spans, vectors[1:], strict=True)))
+
+    def walk(self, query: Query, relevance: np.ndarray, graph: sp.csr_matrix, valid: np.ndarray | None) -> Walk:
         """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
         index, config = self.index, self.config
-        titles, rest = link_titles(self._titles, query, config.max_ngram) if self._titles else ({}, query)
-        links = self.link_entities(rest)
+        titles, query_vector = query.titles, query.vector
+        links = self.link_entities(query.rest, query.span_vectors)
         facts = self.seed_facts(query_vector, links, valid)
         if not links and not titles:
             return Walk(relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance")
@@ -258,20 +280,20 @@ class Retriever:
         if self.index.n_units == 0 or k <= 0:
             return result
         graph, valid, allowed = self._at(as_of)
-        query_vector = self.embedder.encode([query])[0] if mode != "bm25" else None
+        parsed = self.prepare(query, graph_mode=mode in ("ppr", "hybrid")) if mode != "bm25" else None
         weights: Seeds = {}
         flow: np.ndarray | None = None
         if mode == "bm25":
             scores = self.bm25_scores(query)
         else:
-            assert query_vector is not None
-            scores = self.dense_scores(query_vector)
+            assert parsed is not None
+            scores = self.dense_scores(parsed.vector)
             if mode in ("ppr", "hybrid"):
                 relevance = scores
                 if mode == "hybrid":
                     share = self.config.lexical_share
                     relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
-                walked = self.walk(query, query_vector, relevance, graph, valid)
+                walked = self.walk(parsed, relevance, graph, valid)
                 scores, weights, result.facts, result.fallback = (
                     walked.scores,
                     walked.seeds,

@@ -8,11 +8,11 @@ linking stays cheap at query time.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex
 from graphmem.resolve import normalise_key
 
@@ -97,17 +97,18 @@ def link_titles(titles: dict[str, list[int]], query: str, max_ngram: int) -> tup
     return found, " ".join(rest) if found else query
 
 
-def link_spans(index: RetrievalIndex, query: str, embedder: Embedder, found: dict[int, Link],
+def link_spans(index: RetrievalIndex, query: str, span_vectors: Mapping[str, np.ndarray], found: dict[int, Link],
                linkable: np.ndarray, min_cosine: float) -> None:  # fmt: skip
-    """Names in the query that match no entity exactly go to their nearest linkable entity name."""
+    """Names in the query that match no entity exactly go to their nearest linkable entity name.
+    ``span_vectors`` holds the embeddings of ``name_spans(query)``, made in the query's own batch."""
     if not len(index.entity_vectors):
         return
     named = [f" {index.entity_names[row].lower()} " for row in found]
     # a span inside a name already linked ("Lunnock" of "Lunnock Tide Mill") names nothing more
-    spans = [s for s in name_spans(query) if not any(f" {s.lower()} " in name for name in named)]
+    spans = [s for s in name_spans(query) if s in span_vectors and not any(f" {s.lower()} " in n for n in named)]
     if not spans:
         return
-    similarities = embedder.encode(spans) @ index.entity_vectors.T
+    similarities = np.stack([span_vectors[s] for s in spans]) @ index.entity_vectors.T
     for span, row_scores in zip(spans, similarities, strict=True):
         row_scores = np.where(linkable, row_scores, -1.0)
         best = int(np.argmax(row_scores))
