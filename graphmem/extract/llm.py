@@ -234,6 +234,14 @@ def _user_prompt(passage: PassageInput) -> str:
     return "\n".join([*lines, "PASSAGE:", passage.text])
 
 
+def chat_payload(settings: LLMSettings, system: str, user: str) -> bytes:
+    """A chat-completions request body: the system and user messages, asking for one JSON object."""
+    messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+    json_only = {"type": "json_object"}
+    body = {"model": settings.model, "temperature": settings.temperature, "response_format": json_only}
+    return json.dumps({**body, "messages": messages}).encode("utf-8")
+
+
 def _retry_after(err: urllib.error.HTTPError) -> float | None:
     value = err.headers.get("Retry-After") if err.headers else None
     try:
@@ -281,17 +289,7 @@ class LLMExtractor:
             raise LLMError(f"{endpoint}: reply failed validation: {err.error_count()} errors, {err}") from err
 
     def _with_retries(self, passage: PassageInput) -> Any:
-        payload = json.dumps(
-            {
-                "model": self.settings.model,
-                "temperature": self.settings.temperature,
-                "response_format": {"type": "json_object"},
-                "messages": [
-                    {"role": "system", "content": SYSTEM_PROMPT},
-                    {"role": "user", "content": _user_prompt(passage)},
-                ],
-            }
-        ).encode("utf-8")
+        payload = chat_payload(self.settings, SYSTEM_PROMPT, _user_prompt(passage))
         attempts = self.settings.max_retries + 1
         for attempt in range(attempts):
             try:
