@@ -1,4 +1,4 @@
-"""Command line: ``graphmem demo | ingest | stats | ask | eval``."""
+"""Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history``."""
 
 from __future__ import annotations
 
@@ -126,6 +126,10 @@ def _parse_time(text: str) -> datetime:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    if bool(args.file) == bool(args.corpus):
+        print("graphmem eval: give the benchmark file once, as FILE or --corpus", file=sys.stderr)
+        return 2
+    args.corpus = args.corpus or args.file
     from graphmem.eval.common import write_json
 
     ks = [int(k) for k in args.k.split(",")]
@@ -161,6 +165,50 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reconsolidate(args: argparse.Namespace) -> int:
+    now = _parse_time(args.now) if args.now else None
+    with Memory(args.store, args.namespace, extract=False) as memory:
+        report = memory.reconsolidate(full=args.full, now=now)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+        return 0
+    print(f"namespace {report.namespace!r}: {report.merged} merged, {report.superseded} superseded")
+    print(f"  {report.summary()}")
+    if report.learned:
+        print(f"  single-valued by the data: {', '.join(report.learned)}")
+    return 0
+
+
+def cmd_facts(args: argparse.Namespace) -> int:
+    as_of = _parse_time(args.as_of) if args.as_of else None
+    with Memory(args.store, args.namespace, extract=False) as memory:
+        found = memory.facts(args.subject, args.predicate, as_of=as_of, include_expired=args.all)
+    if args.json:
+        print(json.dumps([f.model_dump(mode="json") for f in found], indent=2))
+        return 0
+    for fact in found:
+        start = f"{fact.valid_from:%Y-%m-%d}" if fact.valid_from else "?"
+        end = f"{fact.valid_to:%Y-%m-%d}" if fact.valid_to else "now"
+        retired = f" [retired {fact.expired_at:%Y-%m-%d}]" if fact.expired_at else ""
+        print(f"{start} .. {end}  {fact.subject_name} —{fact.predicate}→ {fact.object_name}{retired}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with Memory(args.store, args.namespace, extract=False) as memory:
+        timeline = memory.history(args.entity)
+    if args.json:
+        print(json.dumps(timeline.to_dict(), indent=2, default=str))
+        return 0
+    if not timeline.entity_ids:
+        print(f"graphmem: no entity named {args.entity!r}", file=sys.stderr)
+        return 1
+    print(f"{args.entity}: {len(timeline.entries)} facts")
+    for line in timeline.lines():
+        print(f"  {line}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphmem", description="Knowledge-graph memory, offline.")
     common = argparse.ArgumentParser(add_help=False)
@@ -182,12 +230,30 @@ def build_parser() -> argparse.ArgumentParser:
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
-    evaluate.add_argument("--corpus", required=True, help="the corpus (qa) or the benchmark file (locomo, longmemeval)")
+    evaluate.add_argument("file", nargs="?", help="the benchmark file (locomo, longmemeval), or use --corpus")
+    evaluate.add_argument("--corpus", help="the corpus (qa) or the benchmark file (locomo, longmemeval)")
     evaluate.add_argument("--questions", help="questions.jsonl (qa format)")
     evaluate.add_argument("--modes", default="dense,bm25,ppr,hybrid")
     evaluate.add_argument("--k", default="1,2,5,10")
     evaluate.add_argument("--out", help="write the figures as JSON here")
     evaluate.set_defaults(func=cmd_eval)
+    recon = sub.add_parser("reconsolidate", parents=[common],
+                           help="merge duplicate facts and retire superseded ones (nothing is deleted)")  # fmt: skip
+    recon.add_argument("--full", action="store_true", help="check every fact, not only those written since")
+    recon.add_argument("--now", help="the run's time, written as expired_at (ISO; default: now)")
+    recon.add_argument("--json", action="store_true", help="print the report as JSON")
+    recon.set_defaults(func=cmd_reconsolidate)
+    facts = sub.add_parser("facts", parents=[common], help="the facts that hold now, or at a time")
+    facts.add_argument("subject", nargs="?", help="an entity name or id (default: all)")
+    facts.add_argument("--predicate")
+    facts.add_argument("--as-of", help="the facts valid at this ISO date or time")
+    facts.add_argument("--all", action="store_true", help="every fact, retired or not")
+    facts.add_argument("--json", action="store_true")
+    facts.set_defaults(func=cmd_facts)
+    history = sub.add_parser("history", parents=[common], help="an entity's timeline: what held when, what replaced it")
+    history.add_argument("entity", help="an entity name or id")
+    history.add_argument("--json", action="store_true")
+    history.set_defaults(func=cmd_history)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
     return parser

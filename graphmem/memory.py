@@ -15,11 +15,14 @@ from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
 from graphmem.index_cache import IndexCache
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport
-from graphmem.records import Record
+from graphmem.records import Fact, Record
 from graphmem.retrieve import Retrieval, RetrievalConfig, Retriever
+from graphmem.retrieve.recognition import FactFilter, default_fact_filter
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
 from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
 from graphmem.store.base import check_namespace
+from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reconsolidate
+from graphmem.temporal.queries import History, entity_history, facts_at
 
 
 class Memory:
@@ -47,6 +50,7 @@ class Memory:
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
         self.retrieval_config = retrieval_config or RetrievalConfig()
         self._retrievers: dict[str, Retriever] = {}
+        self._recognition: tuple[FactFilter | None] | None = None
 
     @property
     def extractor(self) -> Extractor:
@@ -135,9 +139,15 @@ class Memory:
         index = self.index(namespace)
         cached = self._retrievers.get(index.namespace)
         if cached is None or cached.index is not index:
-            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config)
+            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
             self._retrievers[index.namespace] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
+
+    def _fact_filter(self) -> FactFilter | None:
+        """An LLM's recognition filter on seeding facts when one is configured (GRAPHMEM_LLM_*), else None."""
+        if self._recognition is None:
+            self._recognition = (default_fact_filter(),)
+        return self._recognition[0]
 
     def counts(self) -> Counts:
         return self.store.counts(self.namespace)
@@ -155,6 +165,34 @@ class Memory:
         """Remove a document or dialogue and everything only it supported (the next index() is a rebuild)."""
         self.store.delete_document(self.namespace, document_id)
         self._indexes.forget(self.namespace)
+
+    # ------------------------------------------------------------------ temporal memory
+
+    def reconsolidate(self, *, full: bool = False, now: datetime | None = None,
+                      config: ReconsolidationConfig | None = None) -> ReconsolidationReport:  # fmt: skip
+        """Merge duplicate facts and retire superseded ones (graphmem.temporal) among the facts written since the
+        last run, or all of them with ``full``. Nothing is deleted: a retired fact gets ``valid_to``,
+        ``expired_at`` (``now``, default the clock) and a SUPERSEDED_BY link naming the rule and its evidence.
+        Deterministic and idempotent; the retrieval index follows the changes.
+        """
+        self._indexes.watch(self.namespace)
+        failed = True
+        try:
+            report = reconsolidate(self._indexes.writer, self.namespace, config=config, now=now, full=full)
+            failed = False
+        finally:
+            self._indexes.update(self.namespace, failed=failed)
+        return report
+
+    def facts(self, subject: str | None = None, predicate: str | None = None, as_of: datetime | None = None,
+              include_expired: bool = False) -> list[Fact]:  # fmt: skip
+        """Facts about ``subject`` (a name or entity id) with ``predicate`` that hold now, or at ``as_of`` by their
+        validity (superseded facts included up to when they were superseded); ``include_expired``: all of them."""
+        return facts_at(self.store, self.namespace, subject, predicate, as_of, include_expired)
+
+    def history(self, entity: str) -> History:
+        """An entity's timeline: its facts with their validity, and what superseded what under which rule."""
+        return entity_history(self.store, self.namespace, entity)
 
     def close(self) -> None:
         close = getattr(self._embedder, "close", None)

@@ -12,22 +12,19 @@ A passage is titled by one entity it mentions (the retriever's topic edges).
 
 Prints the index size, the Retriever's build time, p50/p95/max of whole queries (question embedding
 included, no cache) in ppr and dense mode, and where the time of a ppr query goes, timed around the
-Retriever's methods and the functions its module calls (patched for the breakdown run only). The
-first ``--replay`` PPR solves are then solved again by graphmem.retrieve.ppr.PageRankSolver, which
-prints its time, whether its top-10 units agree, and an estimate of the whole query with it.
+Retriever's methods, its PageRank solver and the functions its module calls (patched for the
+breakdown run only).
 On a shared machine ``--threads 1`` keeps torch and BLAS from fighting over the cores.
 """
 
 from __future__ import annotations
 
 import argparse
-import inspect
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -168,47 +165,20 @@ def _ms(seconds: Sequence[float]) -> str:
     return f"p50 {np.percentile(ms, 50):7.1f}  p95 {np.percentile(ms, 95):7.1f}  max {ms.max():7.1f} ms"
 
 
-@dataclass
-class Call:
-    """One recorded call: during which question, of what, with what, its result and its seconds."""
-
-    query: int
-    function: Callable[..., Any]
-    args: tuple
-    kwargs: dict
-    result: Any
-    seconds: float
-
-
 class _Stopwatch:
-    """Sums the seconds spent in wrapped callables, per label, and keeps the calls of those asked to record."""
+    """Sums the seconds spent in wrapped callables, per label."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
-        self.calls: list[Call] = []
-        self.record = 0  # how many more calls of a recording wrapper to keep
-        self.query = 0  # the question being answered
-        self.overhead = 0.0  # seconds spent recording, not answering
 
-    def wrap(self, label: str, function: Callable[..., Any], recording: bool = False) -> Callable[..., Any]:
+    def wrap(self, label: str, function: Callable[..., Any]) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
             result = function(*args, **kwargs)
-            seconds = time.perf_counter() - started
-            self.seconds[label] = self.seconds.get(label, 0.0) + seconds
-            if recording and self.record > 0:  # copies: the caller may change the arrays afterwards
-                self.record -= 1
-                copied = time.perf_counter()
-                args, kwargs = tuple(_copy(a) for a in args), {k: _copy(v) for k, v in kwargs.items()}
-                self.calls.append(Call(self.query, function, args, kwargs, _copy(result), seconds))
-                self.overhead += time.perf_counter() - copied
+            self.seconds[label] = self.seconds.get(label, 0.0) + time.perf_counter() - started
             return result
 
         return timed
-
-
-def _copy(value: Any) -> Any:
-    return value.copy() if isinstance(value, np.ndarray) else value
 
 
 class _TimedEmbedder:
@@ -249,56 +219,30 @@ PIECES = ("embed question", "dense matmul", "embed spans", "entity linking", "fa
           "explanation paths", "other")  # fmt: skip
 
 
-def breakdown(index: RetrievalIndex, embedder: Embedder, queries: list[str], replay: int) -> tuple[dict, list[Call]]:
-    """Per-query seconds of each piece of a ppr query, timed around the Retriever's own methods and the
-    functions its module calls; also the first ``replay`` PPR solves (arguments, result, seconds)."""
+def breakdown(index: RetrievalIndex, embedder: Embedder, queries: list[str]) -> dict[str, list[float]]:
+    """Per-query seconds of each piece of a ppr query, timed around the Retriever's own methods, its
+    solver and the explanation function its module calls."""
     from graphmem.retrieve import Retriever, core
 
     stopwatch = _Stopwatch()
     retriever = Retriever(index, _TimedEmbedder(embedder, stopwatch))
     for label, name in (("dense matmul", "dense_scores"), ("entity linking", "link_entities"),
-                        ("fact scoring", "seed_facts"), ("fact scoring", "_seed_from_facts")):  # fmt: skip
-        if hasattr(retriever, name):
-            setattr(retriever, name, stopwatch.wrap(label, getattr(retriever, name)))
-    solvers = {name: partial(stopwatch.wrap, "ppr solve", recording=True)
-               for name in ("biased_pagerank", "personalized_pagerank")}  # fmt: skip
-    stopwatch.record = replay
+                        ("fact scoring", "seed_facts")):  # fmt: skip
+        setattr(retriever, name, stopwatch.wrap(label, getattr(retriever, name)))
+    retriever._solver.solve = stopwatch.wrap("ppr solve", retriever._solver.solve)  # type: ignore[method-assign]
     pieces: dict[str, list[float]] = {label: [] for label in PIECES}
-    with _patched(core, {**solvers, "seed_paths": partial(stopwatch.wrap, "explanation paths")}):
-        for number, query in enumerate(queries):
+    with _patched(core, {"seed_paths": partial(stopwatch.wrap, "explanation paths")}):
+        for query in queries:
             stopwatch.seconds.clear()
-            stopwatch.query, stopwatch.overhead = number, 0.0
             started = time.perf_counter()
             retriever.retrieve(query, k=10, mode="ppr")
-            total = time.perf_counter() - started - stopwatch.overhead
+            total = time.perf_counter() - started
             seconds = stopwatch.seconds
             seconds["entity linking"] = seconds.get("entity linking", 0.0) - seconds.get("embed spans", 0.0)
             seconds["other"] = total - sum(seconds.values())
             for label in PIECES:
                 pieces[label].append(seconds.get(label, 0.0))
-    return pieces, stopwatch.calls
-
-
-def replay_solves(calls: list[Call], n_units: int) -> tuple[list[float], int, float]:
-    """The solves the retriever asked for, again with PageRankSolver (Krylov, default tol): its seconds
-    per call, in how many calls the top-10 units are the same, and the seconds it took to prepare the graphs."""
-    from graphmem.retrieve.ppr import PageRankSolver
-
-    walks: dict[int, PageRankSolver] = {}
-    fast, same, built = [], 0, 0.0
-    for call in calls:
-        bound = inspect.signature(call.function).bind(*call.args, **call.kwargs).arguments
-        graph, reset, bias = call.args[0], bound["reset"], bound.get("bias")
-        if id(graph) not in walks:
-            started = time.perf_counter()
-            walks[id(graph)] = getattr(graph, "solver", None) or PageRankSolver(graph)
-            built += time.perf_counter() - started
-        started = time.perf_counter()
-        scores = walks[id(graph)].solve(reset, bound.get("damping", 0.5), bias)
-        fast.append(time.perf_counter() - started)
-        order = np.argsort(-scores[:n_units], kind="stable")[:10]
-        same += bool(np.array_equal(order, np.argsort(-call.result[:n_units], kind="stable")[:10]))
-    return fast, same, built
+    return pieces
 
 
 def main(argv: Sequence[str] | None = None, embedder: Embedder | None = None) -> int:
@@ -309,7 +253,6 @@ def main(argv: Sequence[str] | None = None, embedder: Embedder | None = None) ->
     parser.add_argument("--mentions", type=float, default=5.0, help="mentions per passage besides each entity's first")
     parser.add_argument("--facts", type=int, help="facts (default: one per relation edge; the rest are synonyms)")
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--replay", type=int, default=50, help="PPR solves replayed with PageRankSolver")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--threads", type=int, default=0, help="torch and BLAS threads (0: as the libraries pick)")
     args = parser.parse_args(argv)
@@ -371,20 +314,9 @@ def _run(args: argparse.Namespace, embedder: Embedder | None) -> int:
             whole[mode].append(time.perf_counter() - started)
         print(f"{mode:<6} whole query, k=10 ({len(queries)} questions): {_ms(whole[mode])}")
     print(f"where a ppr query's time goes (e.g. {queries[0]!r}):")
-    pieces, calls = breakdown(index, embedder, queries, args.replay)
+    pieces = breakdown(index, embedder, queries)
     for label, seconds in pieces.items():
         print(f"  {label:<18} {_ms(seconds)}  mean {np.mean(seconds) * 1000:6.1f}")
-    if calls:
-        fast, same, built = replay_solves(calls, index.n_units)
-        solver = f"{calls[0].function.__module__}.{calls[0].function.__name__}"
-        print(f"ppr solves replayed ({len(calls)} walks; PageRankSolver prepared the graph in {built:.2f} s):")
-        print(f"  {solver:<40} {_ms([c.seconds for c in calls])}")
-        print(f"  {'graphmem.retrieve.ppr.PageRankSolver':<40} {_ms(fast)}; same top-10 units in {same}/{len(calls)}")
-        estimate = {c.query: whole["ppr"][c.query] for c in calls}  # a query may solve more than once
-        for call, seconds in zip(calls, fast, strict=True):
-            estimate[call.query] += seconds - call.seconds
-        print(f"ppr    whole query with PageRankSolver's solves (estimate, {len(estimate)} questions): "
-              f"{_ms(list(estimate.values()))}")  # fmt: skip
     return 0
 
 

@@ -23,13 +23,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit
 from graphmem.retrieve.explain import seed_paths
 from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, name_spans
-from graphmem.retrieve.walk import biased_pagerank, untopical_titles, walk_graph
+from graphmem.retrieve.ppr import PageRankSolver
+from graphmem.retrieve.recognition import FactFilter
+from graphmem.retrieve.walk import untopical_titles, walk_graph
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
 Seeds = dict[int, tuple[float, str]]  # entity row -> (seed weight, how the query named it)
@@ -115,6 +116,18 @@ def _minmax(values: np.ndarray) -> np.ndarray:
     return (values - low) / (high - low) if high > low else np.zeros_like(values)
 
 
+def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
+    """Rows of the k largest scores, best first, ties by row: a partition, then a sort of k rows only."""
+    if k <= 0 or not len(scores):
+        return np.zeros(0, dtype=np.int64)
+    if k < len(scores):
+        kth = np.partition(-scores, k - 1)[k - 1]  # the k-th best score, negated
+        candidates = np.flatnonzero(-scores <= kth)  # every row tied with it too, so ties resolve by row
+    else:
+        candidates = np.arange(len(scores))
+    return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
+
+
 def _epoch(value: Any) -> float:
     if isinstance(value, str):
         try:
@@ -127,18 +140,26 @@ def _epoch(value: Any) -> float:
 
 
 class Retriever:
-    def __init__(self, index: RetrievalIndex, embedder: Embedder, config: RetrievalConfig | None = None) -> None:
+    def __init__(
+        self,
+        index: RetrievalIndex,
+        embedder: Embedder,
+        config: RetrievalConfig | None = None,
+        fact_filter: FactFilter | None = None,
+    ) -> None:
         self.index = index
         self.embedder = embedder
         self.config = config or RetrievalConfig()
+        self.fact_filter = fact_filter  # an LLM's recognition memory (graphmem.retrieve.recognition), or None
         self._graph = walk_graph(index, self.config.topic_weight)
+        self._solver = PageRankSolver(self._graph)  # prepared once: every query solves on it
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
         self._titles = untopical_titles(index)
         degree = np.asarray(index.graph.sum(axis=0)).ravel()
         self._degree = np.where(degree > 0, degree, 1.0)  # visits / degree: what a node passes along each edge
-        self._as_of_cache: tuple[float, sp.csr_matrix, np.ndarray, np.ndarray] | None = None
+        self._as_of_cache: tuple[float, PageRankSolver, np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------------ first stage
 
@@ -170,9 +191,12 @@ class Retriever:
         link_spans(self.index, query, span_vectors, found, self._linkable, config.span_link_min_cosine)
         return found
 
-    def seed_facts(self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None) -> list[dict]:
+    def seed_facts(
+        self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None, question: str = ""
+    ) -> list[dict]:
         """HippoRAG 2's fact seeds, filtered: of the facts closest to the query, those that touch an entity
-        the query names also seed their other end ("the engineer behind X" reaches X's designer)."""
+        the query names also seed their other end ("the engineer behind X" reaches X's designer). With a
+        ``fact_filter``, the facts it rejects for ``question`` are dropped first (recognition memory)."""
         index = self.index
         if not self.config.fact_seeds or not links or not len(index.fact_vectors):
             return []
@@ -182,13 +206,18 @@ class Retriever:
         used = []
         linked = set(links)
         named = [index.entity_names[row].lower() + " " for row in links if " " in index.entity_names[row]]
-        for row in np.argsort(-scores)[: self.config.fact_seeds]:
+        rows = [row for row in top_rows(scores, self.config.fact_seeds) if np.isfinite(scores[row])]
+        if self.fact_filter is not None and rows:
+            candidates = [index.facts[row] for row in rows]
+            texts = [f"{index.entity_names[s]} {p} {index.entity_names[o]}" for s, p, o, _ in candidates]
+            rows = [row for row, keep in zip(rows, self.fact_filter.keep(question, texts), strict=True) if keep]
+        for row in rows:
             subject, predicate, obj, fact_id = index.facts[row]
             ends = (index.entity_names[subject].lower(), index.entity_names[obj].lower())
             # a fact touches the query when an end is a linked entity or extends a linked name of several words
             # ("Skarrow Head Lighthouse" for "Skarrow Head")
             touches = subject in linked or obj in linked or any(end.startswith(n) for n in named for end in ends)
-            if not np.isfinite(scores[row]) or not touches:
+            if not touches:
                 continue
             text = f"{index.entity_names[subject]} {predicate} {index.entity_names[obj]}"
             for entity in (subject, obj):
@@ -200,10 +229,10 @@ class Retriever:
 
     # ------------------------------------------------------------------ as_of
 
-    def _at(self, as_of: datetime | None) -> tuple[sp.csr_matrix, np.ndarray | None, np.ndarray | None]:
-        """The walk graph, valid-fact mask and allowed-unit mask at ``as_of`` (cached for the last time asked)."""
+    def _at(self, as_of: datetime | None) -> tuple[PageRankSolver, np.ndarray | None, np.ndarray | None]:
+        """The walk's solver, valid-fact mask and allowed-unit mask at ``as_of`` (cached for the last time asked)."""
         if as_of is None:
-            return self._graph, None, None
+            return self._solver, None, None
         t = _epoch(as_of)
         if self._as_of_cache is None or self._as_of_cache[0] != t:
             index = self.index
@@ -211,7 +240,8 @@ class Retriever:
             valid = ~(starts > t) & ~(ends <= t)  # NaN (unknown) compares False: an undated fact holds
             stamps = np.array([_epoch(u.timestamp) for u in index.units])
             units = ~(stamps > t)
-            self._as_of_cache = (t, walk_graph(index, self.config.topic_weight, valid), valid, units)
+            solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid))
+            self._as_of_cache = (t, solver, valid, units)
         return self._as_of_cache[1], self._as_of_cache[2], self._as_of_cache[3]
 
     # ------------------------------------------------------------------ graph walk
@@ -225,12 +255,12 @@ class Retriever:
         vectors = self.embedder.encode([query, *spans])
         return Query(query, vectors[0], titles, rest, dict(zip(spans, vectors[1:], strict=True)))
 
-    def walk(self, query: Query, relevance: np.ndarray, graph: sp.csr_matrix, valid: np.ndarray | None) -> Walk:
+    def walk(self, query: Query, relevance: np.ndarray, solver: PageRankSolver, valid: np.ndarray | None) -> Walk:
         """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
         index, config = self.index, self.config
         titles, query_vector = query.titles, query.vector
         links = self.link_entities(query.rest, query.span_vectors)
-        facts = self.seed_facts(query_vector, links, valid)
+        facts = self.seed_facts(query_vector, links, valid, query.text)
         if not links and not titles:
             return Walk(relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance")
         n = index.n_units
@@ -248,23 +278,23 @@ class Retriever:
         if config.query_bias:
             bias = np.ones(len(reset))
             bias[:n] = (prior + config.bias_floor) ** config.query_bias
-        visits = biased_pagerank(graph, reset, config.damping, bias)
+        visits = solver.solve(reset, config.damping, bias)
         visits = visits / float(visits[:n].max() or 1.0)
         if config.hop_weight > 0 and config.hop_anchors > 0:
-            visits = visits + config.hop_weight * self._second_hop(visits[:n], graph, bias)
+            visits = visits + config.hop_weight * self._second_hop(visits[:n], solver, bias)
         return Walk(visits[:n], seeds, facts, None, visits / self._degree)
 
-    def _second_hop(self, scores: np.ndarray, graph: sp.csr_matrix, bias: np.ndarray | None) -> np.ndarray:
+    def _second_hop(self, scores: np.ndarray, solver: PageRankSolver, bias: np.ndarray | None) -> np.ndarray:
         """Visits of a walk restarted from the best units only (no seeds, no prior), scaled to 1 at the best
         other unit: pseudo-relevance feedback on the graph, the LLM-free analogue of retrieving again with
         what the first passage taught (it reaches the passage about the bridge entity the first one names)."""
         n, config = self.index.n_units, self.config
-        anchors = np.argsort(-scores, kind="stable")[: config.hop_anchors]
-        reset = np.zeros(graph.shape[0])
+        anchors = top_rows(scores, config.hop_anchors)
+        reset = np.zeros(solver.graph.shape[0])
         reset[anchors] = scores[anchors]
         if reset.sum() <= 0:
             return reset
-        second = biased_pagerank(graph, reset, config.damping, bias)
+        second = solver.solve(reset, config.damping, bias)
         second[anchors] = 0.0  # they keep their first-walk score
         top = float(second[:n].max())
         return second / top if top > 0 else np.zeros_like(second)
@@ -279,7 +309,7 @@ class Retriever:
         result = Retrieval(query=query, mode=mode, hits=[], as_of=as_of)
         if self.index.n_units == 0 or k <= 0:
             return result
-        graph, valid, allowed = self._at(as_of)
+        solver, valid, allowed = self._at(as_of)
         parsed = self.prepare(query, graph_mode=mode in ("ppr", "hybrid")) if mode != "bm25" else None
         weights: Seeds = {}
         flow: np.ndarray | None = None
@@ -293,7 +323,7 @@ class Retriever:
                 if mode == "hybrid":
                     share = self.config.lexical_share
                     relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
-                walked = self.walk(parsed, relevance, graph, valid)
+                walked = self.walk(parsed, relevance, solver, valid)
                 scores, weights, result.facts, result.fallback = (
                     walked.scores,
                     walked.seeds,
@@ -303,7 +333,7 @@ class Retriever:
                 flow = walked.flow
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
-        top = [int(i) for i in np.argsort(-scores, kind="stable")[:k] if np.isfinite(scores[i])]
+        top = [int(i) for i in top_rows(scores, k) if np.isfinite(scores[i])]
         seed_weights = {row: weight for row, (weight, _) in weights.items()}
         paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops, flow) if weights else {}
         result.seeds = [{"entity": self.index.entity_names[row], "id": self.index.entity_ids[row],

@@ -8,10 +8,9 @@ bridge entity spreads its mass evenly over every passage that merely mentions it
 
 For ``as_of`` queries the relation edges are rebuilt from the facts valid at that time only.
 
-The walk is Personalized PageRank with an optional **query bias**: at each step the walker
-picks a neighbour i of j with probability ∝ w_ij · b_i, where b is the first-stage relevance
-of each unit to the query (entities keep b = 1). It is computed without building a new matrix:
-T·x = b ⊙ (W · (x ⊘ Wᵀb)), one sparse product per iteration as in the unbiased walk.
+The walk itself (``graphmem.retrieve.ppr.PageRankSolver``) is Personalized PageRank with an
+optional **query bias**: at each step the walker picks a neighbour i of j with probability
+∝ w_ij · b_i, where b is the first-stage relevance of each unit to the query (entities keep b = 1).
 """
 
 from __future__ import annotations
@@ -69,25 +68,3 @@ def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarr
         graph, _ = assemble(index.n_units, len(index.entity_ids), np.column_stack([mentions.row, mentions.col]),
                             facts, index.synonym_pairs, index.synonym_scores)  # fmt: skip
     return (graph + topic_edges(index, topic_weight)).tocsr()
-
-
-def biased_pagerank(graph: sp.csr_matrix, reset: np.ndarray, damping: float, bias: np.ndarray | None = None,
-                    max_iter: int = 50, tol: float = 1e-7) -> np.ndarray:  # fmt: skip
-    """Personalized PageRank on a weighted graph (entry [i, j]: the step j -> i). ``bias`` (≥ 0, one per node)
-    tilts each step towards relevant nodes. Mass that reaches a node without edges returns to the reset."""
-    total = float(reset.sum())
-    if total <= 0:
-        return np.zeros_like(reset)
-    reset = reset / total
-    b = np.ones(graph.shape[0]) if bias is None else bias
-    out_weight = graph.T @ b  # Σ_i w_ij b_i: what node j spreads over
-    inverse = np.divide(1.0, out_weight, out=np.zeros_like(out_weight), where=out_weight > 0)
-    scores = reset.copy()
-    for _ in range(max_iter):
-        walked = b * (graph @ (scores * inverse))
-        lost = 1.0 - walked.sum()
-        updated = (1.0 - damping) * reset + damping * (walked + lost * reset)
-        if np.abs(updated - scores).sum() < tol:
-            return updated
-        scores = updated
-    return scores

@@ -182,8 +182,8 @@ def test_benchmark_runs_end_to_end(embedder: CachedEmbedder, capsys: pytest.Capt
     assert ppr_latency.main(argv, embedder=embedder) == 0
     out = capsys.readouterr().out
     for figure in ("200 passages + 500 entities", "Retriever build", "ppr    whole query", "dense  whole query",
-                   *ppr_latency.PIECES, "PageRankSolver", "same top-10 units in"):  # fmt: skip
+                   *ppr_latency.PIECES):  # fmt: skip
         assert figure in out, out
     assert "p95" in out and "MB" in out
-    same, walks = re.search(r"same top-10 units in (\d+)/(\d+)", out).groups()  # type: ignore[union-attr]
-    assert int(walks) >= 6 and same == walks  # every walk the retriever made, ranked alike by PageRankSolver
+    solve = re.search(r"ppr solve\s+p50\s+([\d.]+)", out)
+    assert solve is not None and float(solve.group(1)) > 0, out  # the solver's time was booked, not lost in "other"
