@@ -24,12 +24,13 @@ from graphmem.records import (
     Passage,
     Record,
     Session,
+    Supersession,
     Synonym,
     Turn,
 )
 from graphmem.store.base import Edge, GraphStore, InvalidRecordError, Node
 
-GraphRecord = Record | Mention | Synonym
+GraphRecord = Record | Mention | Synonym | Supersession
 
 # Fields kept outside the node's properties: the id and namespace are the node's identity,
 # document_ids are the node's supporting docs.
@@ -102,12 +103,25 @@ def to_graph(records: Iterable[GraphRecord]) -> tuple[list[Node], list[Edge]]:
             edges.append(
                 Edge(Synonym.TYPE, record.entity_id, record.other_id, record.namespace, {"score": record.score})
             )
+        elif isinstance(record, Supersession):
+            edges.append(supersession_edge(record))
         elif isinstance(record, Record):
             nodes.append(to_node(record))
             edges.extend(_edges(record))
         else:
             raise InvalidRecordError(f"not a graphmem record: {type(record).__name__}")
     return nodes, edges
+
+
+def supersession_edge(record: Supersession) -> Edge:
+    props = record.model_dump(exclude={"namespace", "fact_id", "by_id"})
+    return Edge(Supersession.TYPE, record.fact_id, record.by_id, record.namespace, props)
+
+
+def supersession_from_edge(edge: Edge) -> Supersession:
+    """The Supersession a SUPERSEDED_BY edge was written from."""
+    return Supersession.model_validate({**edge.props, "namespace": edge.namespace, "fact_id": edge.source,
+                                        "by_id": edge.target})  # fmt: skip
 
 
 def from_node(node: Node) -> Record:

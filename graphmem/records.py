@@ -162,6 +162,9 @@ class Fact(Statement):
     object_id: RecordId
     subject_name: Name | None = None
     object_name: Name | None = None
+    # The digest of the rules the last reconsolidation checked this fact under (graphmem.temporal).
+    # Ingestion writes facts without it, so a fact written since the last run is known to need a look.
+    reconsolidated: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
 class Participant(BaseModel):
@@ -213,6 +216,28 @@ class Synonym(BaseModel):
     entity_id: RecordId
     other_id: RecordId
     score: Confidence
+
+
+class Supersession(BaseModel):
+    """Edge-only record: an older fact retired by a newer one, or merged into its duplicate.
+
+    ``rule`` names the reconsolidation rule that decided it and ``evidence`` the passages and turns
+    it relied on, so a person can audit it. ``valid_to`` is when the old fact stopped holding (None
+    for a merge). A later run that no longer supports the link sets ``retracted_at``; nothing is deleted.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    TYPE: ClassVar[str] = "SUPERSEDED_BY"
+
+    namespace: Namespace = DEFAULT_NAMESPACE
+    fact_id: RecordId
+    by_id: RecordId
+    rule: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+    evidence: list[RecordId] = Field(default_factory=list)
+    valid_to: UtcDatetime | None = None
+    expired_at: UtcDatetime
+    retracted_at: UtcDatetime | None = None
 
 
 NODE_RECORDS: tuple[type[Record], ...] = (
