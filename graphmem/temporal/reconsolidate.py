@@ -1,0 +1,280 @@
+"""Reconsolidation, the pure core: facts in, a plan out (merges and supersessions, each with its rule and evidence).
+
+The rules, in the order they apply:
+- ``duplicate``: ingestion already merges one (subject, predicate, object) into one fact (its id hashes
+  the three). What remains are predicate synonyms ("work_at"/"work_for" the same company): the later
+  ones merge into the first, which takes all provenance and the widest validity.
+- ``single_valued:<family>`` (curated) and ``learned_single_valued:<predicate>`` (from the data): a newer
+  value of a one-at-a-time slot supersedes the older values of the same subject (of the same post, for
+  posts such as CEO or mayor).
+- ``change_cue``: in a dialogue turn, a statement marked as a change ("now", "no longer", "moved to",
+  ...) supersedes the speaker's older values of the same predicate, whatever the predicate.
+- ``negation``: "not_P(s, o)" and "P(s, o)" supersede each other, the later one winning.
+- ``end_verb``: "left X", "quit X", "divorced X", "broke up" end the subject's states held with X (or,
+  with no such X, the whole family: "quit my job" ends the employer).
+Dates in the text also bound facts ("from 2010 to 2015"). The old fact keeps everything: it gets
+``valid_to`` (when the new one starts), ``expired_at`` (the run's time) and a SUPERSEDED_BY link.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from graphmem.records import Fact, Supersession
+from graphmem.resolve import normalise_key
+from graphmem.temporal.rules import Rules, same_referent, value_class
+from graphmem.temporal.timeline import Ending, Entry, FactTime, UnitInfo, entries, fact_time, walk
+
+_YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
+
+
+@dataclass(frozen=True, slots=True)
+class EntityInfo:
+    id: str
+    name: str
+    key: str
+    type: str
+
+
+@dataclass
+class Plan:
+    """What a run changes: the facts and SUPERSEDED_BY edges to write, and counts for the report."""
+
+    facts: list[Fact] = field(default_factory=list)
+    supersessions: list[Supersession] = field(default_factory=list)
+    checked: int = 0
+    merged: int = 0
+    superseded: int = 0
+    reinstated: int = 0
+    retracted: int = 0
+
+
+def merge_duplicates(facts: Sequence[Fact], rules: Rules) -> tuple[dict[str, str], dict[str, Fact]]:
+    """Facts saying one thing under synonym predicates: {merged fact: the one it merges into}, and the
+    updated survivors (all provenance and documents, the earliest start, the highest confidence)."""
+    groups: dict[tuple[str, str, str], list[Fact]] = defaultdict(list)
+    for fact in facts:
+        canonical = rules.canonical.get(fact.predicate)
+        if canonical is not None:
+            groups[(fact.subject_id, canonical[0], fact.object_id)].append(fact)
+    merged_into: dict[str, str] = {}
+    survivors: dict[str, Fact] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        members.sort(key=lambda f: (rules.canonical[f.predicate][1], f.id))
+        head = members[0]
+        starts = [f.valid_from for f in members if f.valid_from is not None]
+        survivors[head.id] = head.model_copy(update={
+            "provenance": sorted({u for f in members for u in f.provenance}),
+            "document_ids": sorted({d for f in members for d in f.document_ids}),
+            "valid_from": min(starts) if starts else None,
+            "confidence": max(f.confidence for f in members),
+        })  # fmt: skip
+        merged_into.update((f.id, head.id) for f in members[1:])
+    return merged_into, survivors
+
+
+class _Facts:
+    """The facts being reconsolidated, with what the rules look up about them."""
+
+    def __init__(self, facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo]) -> None:
+        self.rules = rules
+        self.entities = entities
+        self.merged_into, survivors = merge_duplicates(facts, rules)
+        self.live = {f.id: survivors.get(f.id, f) for f in facts if f.id not in self.merged_into}
+
+    def kind(self, entity_id: str, name: str | None) -> str | None:
+        entity = self.entities.get(entity_id)
+        return value_class(name, entity.type if entity else None)
+
+    def key(self, entity_id: str, name: str | None) -> str:
+        entity = self.entities.get(entity_id)
+        return entity.key if entity else normalise_key(name or entity_id)
+
+    def place(self, fact: Fact) -> tuple[tuple[str, str, str], str, bool, str] | None:
+        """(slot key, value, single-valued, rule) of a fact, or None when no slot tracks it."""
+        slot = self.rules.slot(fact.predicate)
+        if slot is None or self.kind(fact.object_id, fact.object_name) is None:
+            return None
+        keyed, name, single = slot
+        key, value = (fact.subject_id, fact.object_id) if keyed == "subject" else (fact.object_id, fact.subject_id)
+        kind = self.kind(value, fact.object_name if keyed == "subject" else fact.subject_name)
+        if kind is None:
+            return None
+        # Common nouns ("flat", "yard") are too vague to rival each other unless a turn says it changed.
+        single = single and kind == "named"
+        return (key, name, kind), value, single, name if single else "change_cue"
+
+    def matching(self, fact: Fact, candidates: Sequence[Fact]) -> list[Fact]:
+        """Candidates with the same object, else with the one object the fact's object may refer to."""
+        exact = [c for c in candidates if c.object_id == fact.object_id]
+        if exact:
+            return exact
+        key = self.key(fact.object_id, fact.object_name)
+        hits = [c for c in candidates if same_referent(key, self.key(c.object_id, c.object_name))]
+        return hits if len({c.object_id for c in hits}) == 1 else []
+
+
+def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo]) -> set[str]:
+    """The passages and turns whose dates and texts the plan can use: those of facts in a slot with a
+    rival, of subjects with a negation or an end verb, and of sentences naming a year (date ranges)."""
+    view = _Facts(facts, rules, entities)
+    slots: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+    for fact in view.live.values():
+        placed = view.place(fact)
+        if placed is not None:
+            slots[placed[0]].add(fact.id)
+    need = {fid for ids in slots.values() if len(ids) > 1 for fid in ids}
+    changing = {f.subject_id for f in view.live.values()
+                if f.predicate.startswith("not_") or rules.end_head(f.predicate)}  # fmt: skip
+    need |= {f.id for f in view.live.values() if f.subject_id in changing or _YEAR.search(f.sentence)}
+    return {u for fid in need for u in view.live[fid].provenance}
+
+
+def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapping[str, EntityInfo],
+         existing: Sequence[Supersession], rules: Rules, now: datetime, digest: str) -> Plan:  # fmt: skip
+    """The plan for a set of facts closed under the rules (every fact of their subjects, and of the posts
+    among them): the facts whose state changes and the SUPERSEDED_BY edges to write or retract.
+
+    ``existing``: the SUPERSEDED_BY edges leaving these facts. ``now``: the run's time (``expired_at``).
+    Deterministic: the same facts and edges give the same plan, whatever order they come in.
+    """
+    view = _Facts(facts, rules, entities)
+    times = {fid: fact_time(f, units, rules.cue) for fid, f in view.live.items()}
+    own_ends = {fid: t.end for fid, t in times.items() if t.end is not None}
+    endings: dict[str, list[Ending]] = defaultdict(list)
+
+    def note(found: Mapping[str, Ending]) -> None:
+        for fact_id, ending in found.items():
+            endings[fact_id].append(ending)
+
+    slots: dict[tuple[str, str, str], list[Entry]] = defaultdict(list)
+    slot_rule: dict[tuple[str, str, str], str] = {}
+    for fact in view.live.values():
+        placed = view.place(fact)
+        if placed is not None:
+            key, value, single, rule = placed
+            slots[key].extend(entries(fact.id, value, times[fact.id], True if single else None))
+            slot_rule[key] = rule
+    for key, items in sorted(slots.items()):
+        if len({e.value for e in items}) > 1:
+            note(walk(items, slot_rule[key], own_ends))
+    for items in _negation_slots(view, times).values():
+        note(walk(items, "negation", own_ends))
+    note(_end_verbs(view, times))
+    return _assemble(facts, view, times, endings, existing, now, digest)
+
+
+def _negation_slots(view: _Facts, times: Mapping[str, FactTime]) -> dict[tuple[str, str, str], list[Entry]]:
+    """One slot per negated fact and the positive fact it denies: "+" and "-" alternate, the later winning."""
+    positives: dict[tuple[str, str], list[Fact]] = defaultdict(list)
+    for fact in view.live.values():
+        if not fact.predicate.startswith("not_"):
+            positives[(fact.subject_id, fact.predicate)].append(fact)
+    members: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
+    for fact in view.live.values():
+        if fact.predicate.startswith("not_"):
+            base = fact.predicate.removeprefix("not_")
+            for positive in view.matching(fact, positives.get((fact.subject_id, base), [])):
+                slot = members[(fact.subject_id, base, positive.object_id)]
+                slot[fact.id], slot[positive.id] = "-", "+"
+    return {key: [e for fid, sign in sorted(slot.items()) for e in entries(fid, sign, times[fid], True)]
+            for key, slot in members.items()}  # fmt: skip
+
+
+def _end_verbs(view: _Facts, times: Mapping[str, FactTime]) -> dict[str, Ending]:
+    rules = view.rules
+    states: dict[str, list[Fact]] = defaultdict(list)
+    for fact in view.live.values():
+        if rules.is_state(fact.predicate):
+            states[fact.subject_id].append(fact)
+    found: dict[str, Ending] = {}
+    for fact in sorted(view.live.values(), key=lambda f: f.id):
+        head, said = rules.end_head(fact.predicate), times[fact.id].said
+        if head is None or not said:
+            continue
+        held = [s for s in states.get(fact.subject_id, []) if s.id != fact.id]
+        named = view.kind(fact.object_id, fact.object_name) is not None
+        targets = view.matching(fact, held) if named else []
+        if not targets and head in rules.config.end_families:
+            families = rules.config.end_families[head]
+            targets = [s for s in held if rules.subject_family.get(s.predicate) in families]
+        first = said[0]
+        for target in targets:
+            time = times[target.id]
+            if time.last is None or time.last >= first.date or (time.end is not None and time.end <= first.date):
+                continue
+            earlier = found.get(target.id)
+            if earlier is None or first.date < earlier.date:
+                found[target.id] = Ending(first.date, (fact.id,), "end_verb", first.units)
+            elif first.date == earlier.date:  # two end facts of one date ("divorced him in 2019"): both say it
+                found[target.id] = Ending(first.date, tuple(sorted({*earlier.by, fact.id})), "end_verb",
+                                          tuple(sorted({*earlier.evidence, *first.units})))  # fmt: skip
+    return found
+
+
+def _links(endings: Sequence[Ending]) -> dict[str, Ending]:
+    """The earliest ending by each superseding fact."""
+    out: dict[str, Ending] = {}
+    for ending in sorted(endings, key=lambda e: (e.date, e.rule, e.by)):
+        for by in ending.by:
+            out.setdefault(by, ending)
+    return out
+
+
+def _state(fact: Fact) -> tuple[object, ...]:
+    return (fact.valid_from, fact.valid_to, fact.expired_at, fact.provenance, fact.document_ids, fact.confidence,
+            fact.reconsolidated)  # fmt: skip
+
+
+def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime],
+              endings: Mapping[str, list[Ending]], existing: Sequence[Supersession], now: datetime,
+              digest: str) -> Plan:  # fmt: skip
+    active = {(s.fact_id, s.by_id): s for s in existing if s.retracted_at is None}
+    stored = {(s.fact_id, s.by_id): s for s in existing}
+    out = Plan(checked=len(facts))
+    linked = {source for source, _ in active}
+    wanted: dict[tuple[str, str], Supersession] = {}
+    for fact in sorted(facts, key=lambda f: f.id):
+        links: dict[str, tuple[str, datetime | None, tuple[str, ...]]] = {}
+        if fact.id in view.merged_into:
+            current = fact
+            links[view.merged_into[fact.id]] = ("duplicate", None, tuple(fact.provenance))
+            valid_from, valid_to = fact.valid_from, None
+        else:
+            current, time = view.live[fact.id], times[fact.id]
+            for by, ending in _links(endings.get(fact.id, [])).items():
+                links[by] = (ending.rule, ending.date, ending.evidence)
+            ends = [e.date for e in endings.get(fact.id, [])] + ([time.end] if time.end is not None else [])
+            valid_from, valid_to = time.start or current.valid_from, min(ends, default=None)
+        expired_at = None
+        if links:
+            prior = [active[(fact.id, by)].expired_at for by in links if (fact.id, by) in active]
+            expired_at = fact.expired_at or min(prior, default=now)
+        for by, (rule, until, evidence) in links.items():
+            old = active.get((fact.id, by))
+            wanted[(fact.id, by)] = Supersession(
+                namespace=fact.namespace, fact_id=fact.id, by_id=by, rule=rule, evidence=sorted(evidence),
+                valid_to=until, expired_at=old.expired_at if old is not None else now,
+            )  # fmt: skip
+        new = current.model_copy(update={"valid_from": valid_from, "valid_to": valid_to, "expired_at": expired_at,
+                                         "reconsolidated": digest})  # fmt: skip
+        if _state(new) != _state(fact):
+            out.facts.append(new)
+        if fact.id in view.merged_into:
+            out.merged += (fact.id, view.merged_into[fact.id]) not in active
+        elif links and fact.expired_at is None and fact.id not in linked:
+            out.superseded += 1
+        elif not links and fact.expired_at is not None:
+            out.reinstated += 1
+    for key, edge in sorted(active.items()):
+        if key not in wanted:
+            out.supersessions.append(edge.model_copy(update={"retracted_at": now}))
+            out.retracted += 1
+    out.supersessions += [edge for key, edge in sorted(wanted.items()) if stored.get(key) != edge]
+    return out

@@ -1,0 +1,198 @@
+"""Reconsolidation's I/O edge: find what changed in a GraphStore, plan it (the pure core), write the plan back.
+
+Incremental by a mark on each fact: a run stores the digest of its rules in ``Fact.reconsolidated``,
+and ingestion writes facts without it, so the facts to look at are those without the current mark
+(new, restated or rewritten since the last run), plus those retired by a fact that has since been
+deleted. A watermark on ``recorded_at`` would miss restatements: ingestion keeps a restated fact's
+first ``recorded_at``. Their subjects (and the posts among their facts) are then checked whole.
+Changing the rules (or what the data teaches) changes the digest, and every fact is checked again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from typing import TypeVar
+
+from graphmem.graph import supersession_from_edge, to_node, write_records
+from graphmem.records import Fact, Supersession, utc_now
+from graphmem.store import GraphStore, Node
+from graphmem.temporal.learn import learn_single_valued
+from graphmem.temporal.reconsolidate import EntityInfo, plan, units_needed
+from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
+from graphmem.temporal.timeline import UnitInfo
+
+T = TypeVar("T")
+
+
+@dataclass
+class ReconsolidationReport:
+    """What a run did. ``dirty``: facts found new or changed since the last run; ``checked``: facts of
+    their subjects looked at; ``merged``/``superseded``: facts newly merged into a duplicate or retired;
+    ``reinstated``: retired facts that hold again; ``retracted``: SUPERSEDED_BY links no longer supported."""
+
+    namespace: str
+    full: bool = False
+    dirty: int = 0
+    subjects: int = 0
+    checked: int = 0
+    merged: int = 0
+    superseded: int = 0
+    reinstated: int = 0
+    retracted: int = 0
+    facts_written: int = 0
+    edges_written: int = 0
+    learned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        return (f"{self.merged} merged, {self.superseded} superseded, {self.reinstated} reinstated, "
+                f"{self.retracted} links retracted; {self.checked} facts of {self.subjects} subjects checked "
+                f"({self.dirty} new or changed), {self.facts_written} facts and {self.edges_written} links written "
+                f"in {self.seconds:.2f} s")  # fmt: skip
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """What the scan keeps of each fact."""
+
+    id: str
+    subject_id: str
+    predicate: str
+    object_id: str
+    valid_from: datetime | None
+    expired_at: datetime | None
+    mark: str | None
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _scan(store: GraphStore, namespace: str) -> list[_Row]:
+    rows = []
+    for node in store.iter_nodes(namespace, "Fact"):
+        p = node.props
+        rows.append(_Row(node.id, str(p["subject_id"]), str(p["predicate"]), str(p["object_id"]),
+                         p.get("valid_from"), p.get("expired_at"), p.get("reconsolidated")))  # type: ignore[arg-type]  # fmt: skip
+    return rows
+
+
+def _entity(node: Node) -> EntityInfo:
+    return EntityInfo(node.id, str(node.props.get("name", node.id)), str(node.props.get("key", "")),
+                      str(node.props.get("type", "THING")))  # fmt: skip
+
+
+def _fact(node: Node) -> Fact:
+    # Stored by graphmem, so valid: constructed without validation (reconsolidation reads many).
+    return Fact.model_construct(**{**node.props, "id": node.id, "namespace": node.namespace,
+                                   "document_ids": list(node.docs)})  # fmt: skip
+
+
+def _unit(node: Node) -> UnitInfo:
+    when = node.props.get("timestamp") if node.label == "Turn" else node.props.get("date")
+    return UnitInfo(node.id, when if isinstance(when, datetime) else None, str(node.props.get("text", "")),
+                    node.label == "Turn")  # fmt: skip
+
+
+def _read(store: GraphStore, namespace: str, ids: Iterable[str], size: int) -> Iterator[Node]:
+    for chunk in _chunks(sorted(set(ids)), size):
+        yield from store.get_nodes(namespace, chunk)
+
+
+def _closure(rows: Sequence[_Row], dirty: Sequence[_Row], rules: Rules) -> tuple[set[str], set[str]]:
+    """The facts to check: every fact of the dirty facts' subjects and of the posts (CEO of X) among them,
+    repeated until closed, since a post's holders are other subjects. Returns (fact ids, subject ids)."""
+    by_subject: dict[str, list[_Row]] = defaultdict(list)
+    by_post: dict[str, list[_Row]] = defaultdict(list)
+    for row in rows:
+        by_subject[row.subject_id].append(row)
+        if row.predicate in rules.object_family:
+            by_post[row.object_id].append(row)
+    subjects = {r.subject_id for r in dirty}
+    posts = {r.object_id for r in dirty if r.predicate in rules.object_family}
+    todo_subjects, todo_posts = sorted(subjects), sorted(posts)
+    work: set[str] = set()
+    while todo_subjects or todo_posts:
+        found = [r for s in todo_subjects for r in by_subject[s]] + [r for p in todo_posts for r in by_post[p]]
+        todo_subjects, todo_posts = [], []
+        for row in found:
+            work.add(row.id)
+            if row.predicate in rules.object_family:
+                if row.object_id not in posts:
+                    posts.add(row.object_id)
+                    todo_posts.append(row.object_id)
+                if row.subject_id not in subjects:
+                    subjects.add(row.subject_id)
+                    todo_subjects.append(row.subject_id)
+    return work, subjects
+
+
+def reconsolidate(store: GraphStore, namespace: str, *, config: ReconsolidationConfig | None = None,
+                  now: datetime | None = None, full: bool = False) -> ReconsolidationReport:  # fmt: skip
+    """Reconsolidate the facts of ``namespace`` written since the last run (every fact with ``full``).
+
+    ``now`` is the run's time, written as ``expired_at`` of the facts it retires (default: the clock).
+    Running it again without new writes changes nothing.
+    """
+    started = time.perf_counter()
+    config = config or ReconsolidationConfig()
+    now = now or utc_now()
+    report = ReconsolidationReport(namespace, full=full)
+    rows = _scan(store, namespace)
+    entities: dict[str, EntityInfo] = {}
+    learned: frozenset[str] = frozenset()
+    if config.learn:
+        entities = {node.id: _entity(node) for node in store.iter_nodes(namespace, "Entity")}
+
+        def kind(entity_id: str) -> str | None:
+            entity = entities.get(entity_id)
+            return value_class(entity.name, entity.type) if entity else None
+
+        learned = learn_single_valued(((r.subject_id, r.predicate, r.object_id, r.valid_from) for r in rows),
+                                      kind, config)  # fmt: skip
+    rules, digest = Rules(config, learned), config.digest(learned)
+    report.learned = sorted(learned)
+    edges = [supersession_from_edge(e) for e in store.iter_edges(namespace, Supersession.TYPE)]
+    linked = {e.fact_id for e in edges if e.retracted_at is None}
+    dirty = [r for r in rows if full or r.mark != digest or (r.expired_at is not None and r.id not in linked)]
+    report.dirty = len(dirty)
+    if dirty:
+        _run(store, namespace, rows, dirty, edges, entities, rules, digest, now, report)
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], dirty: Sequence[_Row],
+         edges: Sequence[Supersession], entities: dict[str, EntityInfo], rules: Rules, digest: str, now: datetime,
+         report: ReconsolidationReport) -> None:  # fmt: skip
+    size = rules.config.read_batch
+    work, subjects = _closure(rows, dirty, rules)
+    facts = [_fact(node) for node in _read(store, namespace, work, size)]
+    wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
+    entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
+    unit_ids = units_needed(facts, rules, entities)
+    units = {node.id: _unit(node) for node in _read(store, namespace, unit_ids, size)}
+    existing = [e for e in edges if e.fact_id in work]
+    result = plan(facts, units=units, entities=entities, existing=existing, rules=rules, now=now, digest=digest)
+    report.subjects, report.checked = len(subjects), result.checked
+    report.merged, report.superseded = result.merged, result.superseded
+    report.reinstated, report.retracted = result.reinstated, result.retracted
+    before = {f.id: f.provenance for f in facts}
+    batch = rules.config.write_batch
+    # A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only their node.
+    grown = [f for f in result.facts if f.provenance != before.get(f.id)]
+    for chunk in _chunks(grown, batch):
+        write_records(store, chunk)
+    for chunk in _chunks([f for f in result.facts if f.provenance == before.get(f.id)], batch):
+        store.upsert_nodes([to_node(f) for f in chunk])
+    for chunk in _chunks(result.supersessions, batch):
+        write_records(store, chunk)
+    report.facts_written, report.edges_written = len(result.facts), len(result.supersessions)
