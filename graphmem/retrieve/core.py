@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -27,7 +26,7 @@ import numpy as np
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit
 from graphmem.retrieve.explain import seed_paths
-from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, name_spans
+from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, unlinked_spans
 from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
 from graphmem.retrieve.walk import untopical_titles, walk_graph
@@ -72,8 +71,8 @@ class Query:
     text: str
     vector: np.ndarray
     titles: dict[str, list[int]]  # quoted titles with no entity of their own -> their units
-    rest: str  # the text without those titles: where entity names are looked up
-    span_vectors: dict[str, np.ndarray]  # capitalised spans of ``rest`` and their embeddings
+    links: dict[int, Link]  # entities named exactly (outside those titles)
+    span_vectors: dict[str, np.ndarray]  # capitalised spans that matched no name exactly, embedded
 
 
 @dataclass
@@ -180,16 +179,19 @@ class Retriever:
 
     # ------------------------------------------------------------------ seeds
 
-    def link_entities(self, query: str, span_vectors: Mapping[str, np.ndarray] | None = None) -> dict[int, Link]:
-        """Entities the query names: exact names of word n-grams, then nearest names of capitalised spans
-        (embedded here unless ``span_vectors`` already holds them)."""
+    def link_entities(self, query: str) -> dict[int, Link]:
+        """Entities the query names: exact names of word n-grams and spans, then nearest names of the rest."""
+        found, spans = self._link_exactly(query)
+        vectors = self.embedder.encode(spans) if spans else []
+        link_spans(self.index, dict(zip(spans, vectors, strict=True)), found, self._linkable,
+                   self.config.span_link_min_cosine)  # fmt: skip
+        return found
+
+    def _link_exactly(self, query: str) -> tuple[dict[int, Link], list[str]]:
+        """Entities named exactly, and the capitalised spans left for the embedding model."""
         config = self.config
         found = link_by_name(self.index, query, config.max_ngram, config.unlinked_types)
-        if span_vectors is None:
-            spans = name_spans(query)
-            span_vectors = dict(zip(spans, self.embedder.encode(spans), strict=True)) if spans else {}
-        link_spans(self.index, query, span_vectors, found, self._linkable, config.span_link_min_cosine)
-        return found
+        return found, unlinked_spans(self.index, query, found, config.unlinked_types)
 
     def seed_facts(
         self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None, question: str = ""
@@ -247,19 +249,21 @@ class Retriever:
     # ------------------------------------------------------------------ graph walk
 
     def prepare(self, query: str, graph_mode: bool = True) -> Query:
-        """One embedding batch per query: the question and, for graph modes, the names it may use."""
+        """One embedding batch per query: the question and, for graph modes, the names in it that match no
+        entity exactly (usually none, so the model sees the question alone)."""
         if not graph_mode:
-            return Query(query, self.embedder.encode([query])[0], {}, query, {})
+            return Query(query, self.embedder.encode([query])[0], {}, {}, {})
         titles, rest = link_titles(self._titles, query, self.config.max_ngram) if self._titles else ({}, query)
-        spans = name_spans(rest)
+        links, spans = self._link_exactly(rest)
         vectors = self.embedder.encode([query, *spans])
-        return Query(query, vectors[0], titles, rest, dict(zip(spans, vectors[1:], strict=True)))
+        return Query(query, vectors[0], titles, links, dict(zip(spans, vectors[1:], strict=True)))
 
     def walk(self, query: Query, relevance: np.ndarray, solver: PageRankSolver, valid: np.ndarray | None) -> Walk:
         """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
         index, config = self.index, self.config
         titles, query_vector = query.titles, query.vector
-        links = self.link_entities(query.rest, query.span_vectors)
+        links = dict(query.links)
+        link_spans(index, query.span_vectors, links, self._linkable, config.span_link_min_cosine)
         facts = self.seed_facts(query_vector, links, valid, query.text)
         if not links and not titles:
             return Walk(relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance")

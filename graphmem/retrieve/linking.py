@@ -26,6 +26,7 @@ STOP = frozenset({
     "as", "than", "then", "there", "here", "not", "no",
 })
 # fmt: on
+_POSSESSIVE = re.compile(r"['’]s?$")
 _NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
 
 
@@ -97,17 +98,32 @@ def link_titles(titles: dict[str, list[int]], query: str, max_ngram: int) -> tup
     return found, " ".join(rest) if found else query
 
 
-def link_spans(index: RetrievalIndex, query: str, span_vectors: Mapping[str, np.ndarray], found: dict[int, Link],
-               linkable: np.ndarray, min_cosine: float) -> None:  # fmt: skip
-    """Names in the query that match no entity exactly go to their nearest linkable entity name.
-    ``span_vectors`` holds the embeddings of ``name_spans(query)``, made in the query's own batch."""
-    if not len(index.entity_vectors):
-        return
+def unlinked_spans(
+    index: RetrievalIndex, query: str, found: dict[int, Link], unlinked_types: tuple[str, ...]
+) -> list[str]:
+    """The query's capitalised spans that still need embedding: a span inside a name already linked ("Lunnock"
+    of "Lunnock Tide Mill") names nothing more, and one whose exact name (possessive dropped) is an entity
+    is linked here, without the model."""
     named = [f" {index.entity_names[row].lower()} " for row in found]
-    # a span inside a name already linked ("Lunnock" of "Lunnock Tide Mill") names nothing more
-    spans = [s for s in name_spans(query) if s in span_vectors and not any(f" {s.lower()} " in n for n in named)]
-    if not spans:
+    left = []
+    for span in name_spans(query):
+        if any(f" {span.lower()} " in name for name in named):
+            continue
+        row = index.name_to_entity.get(normalise_key(_POSSESSIVE.sub("", span)))
+        if row is not None and index.entity_types[row] not in unlinked_types:
+            found.setdefault(row, Link(1.0, "name"))
+            named.append(f" {index.entity_names[row].lower()} ")
+        else:
+            left.append(span)
+    return left
+
+
+def link_spans(index: RetrievalIndex, span_vectors: Mapping[str, np.ndarray], found: dict[int, Link],
+               linkable: np.ndarray, min_cosine: float) -> None:  # fmt: skip
+    """Each embedded span goes to its nearest linkable entity name, when that is close enough."""
+    if not len(index.entity_vectors) or not span_vectors:
         return
+    spans = list(span_vectors)
     similarities = np.stack([span_vectors[s] for s in spans]) @ index.entity_vectors.T
     for span, row_scores in zip(spans, similarities, strict=True):
         row_scores = np.where(linkable, row_scores, -1.0)
