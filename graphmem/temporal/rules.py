@@ -110,6 +110,8 @@ class Rules:
         self.canonical = {p: (group[0], rank) for group in config.synonyms for rank, p in enumerate(group)}
         self.states = frozenset({*self.subject_family, *self.object_family, *learned, *config.end_states})
         self.cue = re.compile(r"\b(?:" + "|".join(config.change_cues) + r")\b", re.I)
+        self._heads: dict[str, str | None] = {}  # per predicate: lookups run for every fact
+        self._slots: dict[str, tuple[str, str, bool] | None] = {}
 
     def is_state(self, predicate: str) -> bool:
         """Whether an end verb can end this predicate (see STATE_SUFFIXES)."""
@@ -119,6 +121,11 @@ class Rules:
 
     def end_head(self, predicate: str) -> str | None:
         """The end verb a predicate is built on ("quit_at" -> "quit"), or None."""
+        if predicate not in self._heads:
+            self._heads[predicate] = self._end_head(predicate)
+        return self._heads[predicate]
+
+    def _end_head(self, predicate: str) -> str | None:
         if predicate.endswith(("_for", "_to", "_as")):
             return None  # "left for Oslo" starts something
         for head in self.config.end_verbs:
@@ -128,6 +135,11 @@ class Rules:
 
     def slot(self, predicate: str) -> tuple[str, str, bool] | None:
         """(keyed by "subject" or "object", slot name, single-valued) for a predicate reconsolidation tracks."""
+        if predicate not in self._slots:
+            self._slots[predicate] = self._slot(predicate)
+        return self._slots[predicate]
+
+    def _slot(self, predicate: str) -> tuple[str, str, bool] | None:
         if predicate.startswith("not_") or self.end_head(predicate) is not None:
             return None
         if predicate in self.subject_family:

@@ -49,9 +49,10 @@ class ReconsolidationReport:
     seconds: float = 0.0
 
     def summary(self) -> str:
+        why = "every fact: a full run" if self.full else f"{self.dirty} new or changed since the last run"
         return (f"{self.merged} merged, {self.superseded} superseded, {self.reinstated} reinstated, "
                 f"{self.retracted} links retracted; {self.checked} facts of {self.subjects} subjects checked "
-                f"({self.dirty} new or changed), {self.facts_written} facts and {self.edges_written} links written "
+                f"({why}), {self.facts_written} facts and {self.edges_written} links written "
                 f"in {self.seconds:.2f} s")  # fmt: skip
 
     def to_dict(self) -> dict[str, object]:
