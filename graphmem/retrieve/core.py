@@ -249,14 +249,16 @@ class Retriever:
     # ------------------------------------------------------------------ graph walk
 
     def prepare(self, query: str, graph_mode: bool = True) -> Query:
-        """One embedding batch per query: the question and, for graph modes, the names in it that match no
-        entity exactly (usually none, so the model sees the question alone)."""
+        """The question's embedding and, for graph modes, the names in it that match no entity exactly
+        (often none) with theirs."""
         if not graph_mode:
             return Query(query, self.embedder.encode([query])[0], {}, {}, {})
         titles, rest = link_titles(self._titles, query, self.config.max_ngram) if self._titles else ({}, query)
         links, spans = self._link_exactly(rest)
-        vectors = self.embedder.encode([query, *spans])
-        return Query(query, vectors[0], titles, links, dict(zip(spans, vectors[1:], strict=True)))
+        vector = self.embedder.encode([query])[0]
+        # names apart from the question: in one batch they would be padded to its length, costing more
+        span_vectors = dict(zip(spans, self.embedder.encode(spans), strict=True)) if spans else {}
+        return Query(query, vector, titles, links, span_vectors)
 
     def walk(self, query: Query, relevance: np.ndarray, solver: PageRankSolver, valid: np.ndarray | None) -> Walk:
         """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
