@@ -145,7 +145,7 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     Deterministic: the same facts and edges give the same plan, whatever order they come in.
     """
     view = _Facts(facts, rules, entities)
-    times = {fid: fact_time(f, units, rules.cue) for fid, f in view.live.items()}
+    times = {fid: fact_time(f, units, rules.is_change) for fid, f in view.live.items()}
     own_ends = {fid: t.end for fid, t in times.items() if t.end is not None}
     endings: dict[str, list[Ending]] = defaultdict(list)
 
@@ -207,8 +207,11 @@ def _end_verbs(view: _Facts, times: Mapping[str, FactTime]) -> dict[str, Ending]
         first = said[0]
         for target in targets:
             time = times[target.id]
-            if time.last is None or time.last >= first.date or (time.end is not None and time.end <= first.date):
-                continue
+            last = time.last_apart_from(first.units)
+            if time.start is None or time.start > first.date or (last is not None and last >= first.date):
+                continue  # said after the end: it holds again
+            if time.end is not None and time.end <= first.date:
+                continue  # it had ended by itself
             earlier = found.get(target.id)
             if earlier is None or first.date < earlier.date:
                 found[target.id] = Ending(first.date, (fact.id,), "end_verb", first.units)

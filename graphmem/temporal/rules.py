@@ -64,6 +64,8 @@ END_STATES = ("have", "own", "drive", "be_at", "be_in", "be_on", "be_with", "stu
 CHANGE_CUES = (r"now", r"nowadays", r"these days", r"no longer", r"any ?more", r"moved to", r"moving to",
                r"switched to", r"changed to", r"new job", r"just (?:got|started|moved|joined)", r"started (?:at|as)",
                r"quit", r"broke up", r"split up")  # fmt: skip
+# Words that make a cue sentence add a value rather than change one ("now I also drive a Tesla").
+ADDITIVE_CUES = (r"also", r"too", r"as well", r"still", r"another")
 NEVER_SINGLE_VALUED = ("is_a",)  # categories a subject has many of at once
 GENERIC_TYPES = frozenset({"THING", "CONCEPT"})
 NUMERIC_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -80,6 +82,7 @@ class ReconsolidationConfig:
     end_families: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(END_FAMILIES))
     end_states: tuple[str, ...] = END_STATES
     change_cues: tuple[str, ...] = CHANGE_CUES
+    additive_cues: tuple[str, ...] = ADDITIVE_CUES
     # Learning single-valued predicates from the data: a predicate qualifies when at least
     # ``learn_min_subjects`` subjects use it, they have at most ``learn_max_values`` distinct values on
     # average, at least ``learn_min_changes`` of them have two, and at most a ``learn_max_same_date``
@@ -109,9 +112,14 @@ class Rules:
         self.object_family = {p: f for f, preds in config.object_families.items() for p in preds}
         self.canonical = {p: (group[0], rank) for group in config.synonyms for rank, p in enumerate(group)}
         self.states = frozenset({*self.subject_family, *self.object_family, *learned, *config.end_states})
-        self.cue = re.compile(r"\b(?:" + "|".join(config.change_cues) + r")\b", re.I)
+        self._cue = re.compile(r"\b(?:" + "|".join(config.change_cues) + r")\b", re.I)
+        self._additive = re.compile(r"\b(?:" + "|".join(config.additive_cues) + r")\b", re.I)
         self._heads: dict[str, str | None] = {}  # per predicate: lookups run for every fact
         self._slots: dict[str, tuple[str, str, bool] | None] = {}
+
+    def is_change(self, sentence: str) -> bool:
+        """Whether a sentence says something changed ("I now work at X"), not that it grew ("I also ...")."""
+        return bool(self._cue.search(sentence)) and not self._additive.search(sentence)
 
     def is_state(self, predicate: str) -> bool:
         """Whether an end verb can end this predicate (see STATE_SUFFIXES)."""

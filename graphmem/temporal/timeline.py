@@ -9,9 +9,8 @@ again (the latest statement wins), and values stated on the same date never end 
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import groupby
@@ -49,8 +48,14 @@ class FactTime:
     def last(self) -> datetime | None:
         return self.said[-1].date if self.said else None
 
+    def last_apart_from(self, units: Iterable[str]) -> datetime | None:
+        """The last statement by other units than these (a turn that says "I left X, where I worked" does
+        not restate the work after the leaving)."""
+        apart = set(units)
+        return max((s.date for s in self.said if not set(s.units) <= apart), default=None)
 
-def fact_time(fact: Fact, units: Mapping[str, UnitInfo], cue: re.Pattern[str]) -> FactTime:
+
+def fact_time(fact: Fact, units: Mapping[str, UnitInfo], is_change: Callable[[str], bool]) -> FactTime:
     """A fact's statements from its provenance units (those not given count at ``valid_from`` only).
 
     A unit dated after ``valid_from`` restates the fact then; one dated before it said the fact starts
@@ -65,7 +70,7 @@ def fact_time(fact: Fact, units: Mapping[str, UnitInfo], cue: re.Pattern[str]) -
             continue
         about = sentences_about(unit.text, fact.object_name, fact.sentence) if unit.text else []
         texts += about
-        read.append((unit.date, unit_id, unit.turn and any(cue.search(s) for s in about)))
+        read.append((unit.date, unit_id, unit.turn and any(is_change(s) for s in about)))
     start, end = fact.valid_from, None
     stated = date_range(texts)
     if stated is not None:

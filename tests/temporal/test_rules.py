@@ -135,6 +135,23 @@ def test_end_verbs_ignore_what_was_said_after_them() -> None:
     assert links(run([work, quit_])) == set()
 
 
+def test_an_end_verb_ends_the_state_its_own_turn_names() -> None:
+    text = "I left Orrin, where I worked as a welder."
+    units = {"t1": UnitInfo("t1", d(2022), text, True)}
+    work, left = fact("Ana", "work_at", "Orrin", d(2022), "t1"), fact("Ana", "leave", "Orrin", d(2022), "t1")
+    result = run([work, left], units)
+    assert links(result) == {(work.id, left.id, "end_verb")}
+    assert by_id(result)[work.id].valid_to == d(2022)  # its start is unknown (the turn's date): an empty interval
+
+
+def test_additive_words_cancel_a_change_cue() -> None:
+    volvo, tesla = fact("Ana", "drive", "Volvo", d(2020), "t1"), fact("Ana", "drive", "Tesla", d(2023), "t2")
+    for said, changed in (("I now also drive a Tesla.", False), ("I still drive the Volvo, and now a Tesla.", False),
+                          ("These days I drive a Tesla.", True)):  # fmt: skip
+        units = {"t1": UnitInfo("t1", d(2020), "I drive a Volvo.", True), "t2": UnitInfo("t2", d(2023), said, True)}
+        assert bool(links(run([volvo, tesla], units))) == changed, said
+
+
 def test_explicit_ranges_bound_a_fact() -> None:
     units = {"u1": UnitInfo("u1", d(2020), "Ivy worked at Orrin from 2010 to 2015.")}
     worked = fact("Ivy", "work_at", "Orrin", d(2020), "u1", sentence="Ivy worked at Orrin from 2010 to 2015.")
