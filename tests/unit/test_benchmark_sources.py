@@ -49,3 +49,11 @@ def test_longmemeval_layout(tmp_path: Path) -> None:
     assert [(s.id, s.date.isoformat()) for s in dialogue.sessions] == [
         ("s-a", "2023-05-20T02:21:00+00:00"), ("s-b", "2023-06-01T10:00:00+00:00")]  # fmt: skip
     assert [(t.id, t.speaker) for t in dialogue.sessions[1].turns] == [("s-b:0", "user"), ("s-b:1", "assistant")]
+
+
+def test_longmemeval_question_never_enters_the_haystack(tmp_path: Path) -> None:
+    path = tmp_path / "lme.json"
+    path.write_text(json.dumps(LONGMEMEVAL))
+    [dialogue] = read_paths([path]).dialogues
+    question = LONGMEMEVAL[0]["question"]
+    assert question not in (dialogue.title or "") and dialogue.title == "LongMemEval haystack q1"
