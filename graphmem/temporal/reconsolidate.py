@@ -101,13 +101,13 @@ class _Facts:
         slot = self.rules.slot(fact.predicate)
         if slot is None or self.kind(fact.object_id, fact.object_name) is None:
             return None
-        keyed, name, single = slot
+        keyed, name, family = slot
         key, value = (fact.subject_id, fact.object_id) if keyed == "subject" else (fact.object_id, fact.subject_id)
         kind = self.kind(value, fact.object_name if keyed == "subject" else fact.subject_name)
-        if kind is None:
-            return None
+        if kind is None or (not family and not self.rules.cue_changes(fact.predicate, kind)):
+            return None  # many values at once ("have", "get"): nothing replaces anything
         # Common nouns ("flat", "yard") are too vague to rival each other unless a turn says it changed.
-        single = single and kind == "named"
+        single = family and kind == "named"
         return (key, name, kind), value, single, name if single else "change_cue"
 
     def matching(self, fact: Fact, candidates: Sequence[Fact]) -> list[Fact]:

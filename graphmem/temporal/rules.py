@@ -62,8 +62,16 @@ END_STATES = ("have", "own", "drive", "be_at", "be_in", "be_on", "be_with", "stu
               "play_for", "keep", "rent")  # fmt: skip
 # Explicit change in a dialogue turn: the statement supersedes the speaker's older value of the same predicate.
 CHANGE_CUES = (r"now", r"nowadays", r"these days", r"no longer", r"any ?more", r"moved to", r"moving to",
-               r"switched to", r"changed to", r"new job", r"just (?:got|started|moved|joined)", r"started (?:at|as)",
-               r"quit", r"broke up", r"split up")  # fmt: skip
+               r"switched to", r"changed to", r"new job", r"just (?:got|started|moved|joined)(?! back)",
+               r"started (?:at|as)", r"quit", r"broke up", r"split up")  # fmt: skip
+# "now" that marks no change: "for now", "right now", "for nine months now", "now that ...".
+NOT_A_CHANGE = r"\b(?:for|right|by|until|up to|from)\b[^.,;!?]{0,30}?\bnow\b|\bnow that\b"
+# Verbs that hold many values at once: a cue does not make them change one ("I have more questions now").
+LIGHT_VERBS = ("have", "get", "need", "want", "think", "know", "see", "say", "tell", "ask", "make", "do", "go",
+               "try", "find", "look", "feel", "give", "take", "help", "like", "love", "hope", "plan", "hear", "mean",
+               "be", "come", "let", "put", "start", "stop", "enjoy", "spend")  # fmt: skip
+# Predicates whose common-noun values a cue may change ("I am now a nurse"); elsewhere only named values.
+GENERIC_CUE_PREDICATES = ("is_a",)
 # Words that make a cue sentence add a value rather than change one ("now I also drive a Tesla").
 ADDITIVE_CUES = (r"also", r"too", r"as well", r"still", r"another")
 NEVER_SINGLE_VALUED = ("is_a",)  # categories a subject has many of at once
@@ -83,6 +91,9 @@ class ReconsolidationConfig:
     end_states: tuple[str, ...] = END_STATES
     change_cues: tuple[str, ...] = CHANGE_CUES
     additive_cues: tuple[str, ...] = ADDITIVE_CUES
+    not_a_change: str = NOT_A_CHANGE
+    light_verbs: tuple[str, ...] = LIGHT_VERBS
+    generic_cue_predicates: tuple[str, ...] = GENERIC_CUE_PREDICATES
     # Learning single-valued predicates from the data: a predicate qualifies when at least
     # ``learn_min_subjects`` subjects use it, they have at most ``learn_max_values`` distinct values on
     # average, at least ``learn_min_changes`` of them have two, and at most a ``learn_max_same_date``
@@ -114,12 +125,21 @@ class Rules:
         self.states = frozenset({*self.subject_family, *self.object_family, *learned, *config.end_states})
         self._cue = re.compile(r"\b(?:" + "|".join(config.change_cues) + r")\b", re.I)
         self._additive = re.compile(r"\b(?:" + "|".join(config.additive_cues) + r")\b", re.I)
+        self._not_a_change = re.compile(config.not_a_change, re.I)
         self._heads: dict[str, str | None] = {}  # per predicate: lookups run for every fact
         self._slots: dict[str, tuple[str, str, bool] | None] = {}
 
     def is_change(self, sentence: str) -> bool:
         """Whether a sentence says something changed ("I now work at X"), not that it grew ("I also ...")."""
+        sentence = self._not_a_change.sub(" ", sentence)
         return bool(self._cue.search(sentence)) and not self._additive.search(sentence)
+
+    def cue_changes(self, predicate: str, kind: str) -> bool:
+        """Whether a change cue can make a value of this free predicate (in no family) and class ("named" or
+        "generic") replace another."""
+        if predicate.split("_")[0] in self.config.light_verbs:
+            return False
+        return kind == "named" or predicate in self.config.generic_cue_predicates
 
     def is_state(self, predicate: str) -> bool:
         """Whether an end verb can end this predicate (see STATE_SUFFIXES)."""

@@ -144,6 +144,19 @@ def test_an_end_verb_ends_the_state_its_own_turn_names() -> None:
     assert by_id(result)[work.id].valid_to == d(2022)  # its start is unknown (the turn's date): an empty interval
 
 
+def test_what_a_cue_can_change() -> None:
+    def cued(predicate: str, old: str, new: str) -> bool:
+        a, b = fact("Ana", predicate, old, d(2020), "t1"), fact("Ana", predicate, new, d(2023), "t2")
+        units = {"t1": UnitInfo("t1", d(2020), f"x {old}.", True), "t2": UnitInfo("t2", d(2023), f"Now x {new}.", True)}
+        return bool(links(run([a, b], units)))
+
+    assert cued("live_in", "flat", "house")  # a family's common nouns change under a cue
+    assert cued("is_a", "teacher", "nurse") and cued("drive", "Volvo", "Tesla")
+    assert not cued("have", "Volvo", "Tesla") and not cued("collect", "stamps", "coins")
+    assert not RULES.is_change("I've been using it for nine months now.") and not RULES.is_change("Right now I rest.")
+    assert not RULES.is_change("I just got back from Oslo.") and RULES.is_change("I just got a job at Orrin.")
+
+
 def test_additive_words_cancel_a_change_cue() -> None:
     volvo, tesla = fact("Ana", "drive", "Volvo", d(2020), "t1"), fact("Ana", "drive", "Tesla", d(2023), "t2")
     for said, changed in (("I now also drive a Tesla.", False), ("I still drive the Volvo, and now a Tesla.", False),
