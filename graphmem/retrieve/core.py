@@ -156,6 +156,9 @@ class Retriever:
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
         self._titles = untopical_titles(index)
+        # no n-gram longer than the longest name or title can match: the look-ups stop there
+        longest = max((len(key.split()) for key in (*index.name_to_entity, *self._titles)), default=1)
+        self._max_ngram = max(1, min(self.config.max_ngram, longest))
         degree = np.asarray(index.graph.sum(axis=0)).ravel()
         self._degree = np.where(degree > 0, degree, 1.0)  # visits / degree: what a node passes along each edge
         self._as_of_cache: tuple[float, PageRankSolver, np.ndarray, np.ndarray] | None = None
@@ -190,7 +193,7 @@ class Retriever:
     def _link_exactly(self, query: str) -> tuple[dict[int, Link], list[str]]:
         """Entities named exactly, and the capitalised spans left for the embedding model."""
         config = self.config
-        found = link_by_name(self.index, query, config.max_ngram, config.unlinked_types)
+        found = link_by_name(self.index, query, self._max_ngram, config.unlinked_types)
         return found, unlinked_spans(self.index, query, found, config.unlinked_types)
 
     def seed_facts(
@@ -253,7 +256,7 @@ class Retriever:
         (often none) with theirs."""
         if not graph_mode:
             return Query(query, self.embedder.encode([query])[0], {}, {}, {})
-        titles, rest = link_titles(self._titles, query, self.config.max_ngram) if self._titles else ({}, query)
+        titles, rest = link_titles(self._titles, query, self._max_ngram) if self._titles else ({}, query)
         links, spans = self._link_exactly(rest)
         vector = self.embedder.encode([query])[0]
         # names apart from the question: in one batch they would be padded to its length, costing more

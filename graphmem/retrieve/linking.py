@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,6 +27,8 @@ STOP = frozenset({
     "as", "than", "then", "there", "here", "not", "no",
 })
 # fmt: on
+# n-grams repeat between look-ups (titles, then names) and across questions
+_key = lru_cache(maxsize=200_000)(normalise_key)
 _POSSESSIVE = re.compile(r"['’]s?$")
 _NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
 
@@ -66,7 +69,7 @@ def link_by_name(index: RetrievalIndex, query: str, max_ngram: int, unlinked_typ
             gram = words[i:j]
             if all(w.lower() in STOP for w in gram):
                 continue
-            row = index.name_to_entity.get(normalise_key(" ".join(gram)))
+            row = index.name_to_entity.get(_key(" ".join(gram)))
             if row is not None and index.entity_types[row] not in unlinked_types:
                 found.setdefault(row, Link(1.0, "name"))
                 i = j - 1
@@ -86,7 +89,7 @@ def link_titles(titles: dict[str, list[int]], query: str, max_ngram: int) -> tup
         for j in range(min(len(words), i + max_ngram), i, -1):
             if all(w.lower() in STOP for w in words[i:j]):
                 continue
-            key = normalise_key(" ".join(words[i:j]))
+            key = _key(" ".join(words[i:j]))
             if key in titles:
                 found[key] = titles[key]
                 rest.append(",")  # keeps the words on either side from forming one name
@@ -109,7 +112,7 @@ def unlinked_spans(
     for span in name_spans(query):
         if any(f" {span.lower()} " in name for name in named):
             continue
-        row = index.name_to_entity.get(normalise_key(_POSSESSIVE.sub("", span)))
+        row = index.name_to_entity.get(_key(_POSSESSIVE.sub("", span)))
         if row is not None and index.entity_types[row] not in unlinked_types:
             found.setdefault(row, Link(1.0, "name"))
             named.append(f" {index.entity_names[row].lower()} ")
