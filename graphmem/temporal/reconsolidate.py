@@ -255,6 +255,8 @@ def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime]
                 links[by] = (ending.rule, ending.date, ending.evidence)
             ends = [e.date for e in endings.get(fact.id, [])] + ([time.end] if time.end is not None else [])
             valid_from, valid_to = time.start or current.valid_from, min(ends, default=None)
+            if valid_from is not None and valid_to is not None and valid_to < valid_from:
+                valid_to = valid_from  # never an interval that ends before it starts (the records refuse one)
         expired_at = None
         if links:
             prior = [active[(fact.id, by)].expired_at for by in links if (fact.id, by) in active]
