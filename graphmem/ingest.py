@@ -293,7 +293,12 @@ class Ingestor:
         return resolved
 
     def _merge_stored(self, resolved: Resolved) -> Resolved:
-        """A fact or hyperedge already stored by another source keeps its provenance and earliest date."""
+        """A fact or hyperedge already stored by another source keeps its provenance and earliest date, and
+        what reconsolidation decided about it: its end (``valid_to``) and retirement (``expired_at``).
+
+        A restated fact that was retired stays retired until the next reconsolidation looks at it again
+        (it may reinstate it). Its ``reconsolidated`` mark is not carried over, on purpose: a fact written
+        without the mark is what tells the next run to check it (graphmem.temporal.storage)."""
         items = [*resolved.facts, *resolved.hyperedges]
         existing = {n.id: from_node(n) for n in self.store.get_nodes(self.namespace, [i.id for i in items])}
         for item in items:
@@ -301,6 +306,9 @@ class Ingestor:
             if isinstance(old, Statement):
                 merge_fact(item, old.provenance, old.document_ids, old.valid_from, old.confidence)
                 item.recorded_at = old.recorded_at
+                if old.valid_to is not None and (item.valid_from is None or old.valid_to >= item.valid_from):
+                    item.valid_to = old.valid_to
+                item.expired_at = old.expired_at
         return resolved
 
     def _embed_and_link(self, units: Sequence[Passage | Turn], resolved: Resolved, report: IngestReport) -> None:

@@ -1,0 +1,43 @@
+"""Re-ingestion keeps what reconsolidation decided: a restated old fact does not look current until the next run."""
+
+from __future__ import annotations
+
+from temporal_kit import NOW, day, doc, find, ingest, links
+
+from graphmem.memory import Memory
+
+A = "Ana Lund"
+BRILL, OSLO = (A, "live_in", "Brill"), (A, "move_to", "Oslo")
+
+
+def test_restating_a_retired_fact_keeps_it_retired_until_the_next_run(memory: Memory) -> None:
+    ingest(memory, [doc("d1", "2015-01-01", "Ana Lund lives in Brill."),
+                    doc("d2", "2018-01-01", "Ana Lund moved to Oslo.")])  # fmt: skip
+    memory.reconsolidate(now=NOW)
+    retired = find(memory, BRILL)
+    assert (retired.valid_to, retired.expired_at) == (day("2018-01-01"), NOW)
+
+    ingest(memory, [doc("d3", "2016-01-01", "Ana Lund lives in Brill.")])  # restated by an older source
+    restated = find(memory, BRILL)
+    assert len(restated.provenance) == 2
+    assert (restated.valid_from, restated.valid_to, restated.expired_at) == (day("2015-01-01"), day("2018-01-01"), NOW)
+    assert restated.reconsolidated is None  # unmarked, so the next run checks it again
+    assert [(f.predicate, f.object_name) for f in memory.facts(A)] == [("move_to", "Oslo")]
+
+    report = memory.reconsolidate(now=day("2026-01-01"))
+    assert (report.dirty, report.superseded, report.reinstated) == (1, 0, 0)
+    after = find(memory, BRILL)
+    assert (after.valid_to, after.expired_at) == (day("2018-01-01"), NOW) and after.reconsolidated is not None
+    assert links(memory) == {(BRILL, OSLO, "single_valued:residence")}
+
+
+def test_a_retired_fact_restated_after_its_rival_is_reinstated_by_the_next_run(memory: Memory) -> None:
+    ingest(memory, [doc("d1", "2015-01-01", "Ana Lund lives in Brill."),
+                    doc("d2", "2018-01-01", "Ana Lund moved to Oslo.")])  # fmt: skip
+    memory.reconsolidate(now=NOW)
+    ingest(memory, [doc("d3", "2022-01-01", "Ana Lund lives in Brill.")])  # newer than the move
+    assert find(memory, BRILL).expired_at == NOW  # still retired: only a run decides it holds again
+    report = memory.reconsolidate(now=day("2026-01-01"))
+    brill = find(memory, BRILL)
+    assert report.reinstated == 1 and (brill.valid_to, brill.expired_at) == (None, None)
+    assert ("live_in", "Brill") in {(f.predicate, f.object_name) for f in memory.facts(A)}
