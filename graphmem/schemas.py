@@ -13,7 +13,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from graphmem.records import NODE_RECORDS, Mention, Synonym
+from graphmem.records import NODE_RECORDS, Mention, Supersession, Synonym
 from graphmem.sources.formats import DialogueInput, DocumentInput
 
 REPO_SCHEMAS = Path(__file__).resolve().parents[1] / "schemas"
@@ -29,6 +29,7 @@ def generated() -> dict[str, str]:
     models: dict[str, type[BaseModel]] = {f"record.{cls.LABEL.lower()}.schema.json": cls for cls in NODE_RECORDS}
     models["record.mention.schema.json"] = Mention
     models["record.synonym.schema.json"] = Synonym
+    models["record.supersession.schema.json"] = Supersession  # the SUPERSEDED_BY edge (graphmem.temporal)
     models.update(INPUTS)
     out = {}
     for name, model in sorted(models.items()):

@@ -1,10 +1,19 @@
-"""Re-ingestion keeps what reconsolidation decided: a restated old fact does not look current until the next run."""
+"""Re-ingestion keeps what reconsolidation decided: a restated old fact does not look current until the next run.
+And the SUPERSEDED_BY links a run stores conform to their JSON Schema."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import jsonschema
 from temporal_kit import NOW, day, doc, find, ingest, links
 
+from graphmem.graph import supersession_from_edge
 from graphmem.memory import Memory
+from graphmem.records import Supersession
+
+REPO = Path(__file__).resolve().parents[2]
 
 A = "Ana Lund"
 BRILL, OSLO = (A, "live_in", "Brill"), (A, "move_to", "Oslo")
@@ -41,3 +50,16 @@ def test_a_retired_fact_restated_after_its_rival_is_reinstated_by_the_next_run(m
     brill = find(memory, BRILL)
     assert report.reinstated == 1 and (brill.valid_to, brill.expired_at) == (None, None)
     assert ("live_in", "Brill") in {(f.predicate, f.object_name) for f in memory.facts(A)}
+
+
+def test_stored_links_conform_to_the_supersession_schema(memory: Memory) -> None:
+    schema = json.loads((REPO / "schemas" / "record.supersession.schema.json").read_text())
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    ingest(memory, [doc("d1", "2015-01-01", "Ana Lund lives in Brill."),
+                    doc("d2", "2018-01-01", "Ana Lund moved to Oslo.")])  # fmt: skip
+    memory.reconsolidate(now=NOW)
+    edges = [supersession_from_edge(e) for e in memory.store.iter_edges(memory.namespace, Supersession.TYPE)]
+    assert len(edges) == 1
+    for edge in edges:
+        validator.validate(edge.model_dump(mode="json"))
+    assert not validator.is_valid({"fact_id": "f:1", "by_id": "f:2", "rule": ""})  # an empty rule, no expired_at
