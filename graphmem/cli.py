@@ -146,7 +146,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             from graphmem.eval.longmemeval import evaluate_longmemeval, print_longmemeval
 
             try:
-                result = evaluate_longmemeval(Path(args.corpus), modes, ks, store, progress=progress)
+                result = evaluate_longmemeval(Path(args.corpus), modes, ks, store, progress=progress,
+                                              reconsolidate=not args.no_reconsolidate)  # fmt: skip
             except ValueError as exc:
                 print(f"graphmem: {exc}", file=sys.stderr)
                 return 2
@@ -236,6 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--modes", default="dense,bm25,ppr,hybrid")
     evaluate.add_argument("--k", default="1,2,5,10")
     evaluate.add_argument("--out", help="write the figures as JSON here")
+    evaluate.add_argument("--no-reconsolidate", action="store_true",
+                          help="longmemeval: no reconsolidation (needs a store never reconsolidated)")  # fmt: skip
     evaluate.set_defaults(func=cmd_eval)
     recon = sub.add_parser("reconsolidate", parents=[common],
                            help="merge duplicate facts and retire superseded ones (nothing is deleted)")  # fmt: skip

@@ -24,6 +24,24 @@ In the *oracle* variant a haystack holds only its evidence sessions, so session 
 min(k, sessions) / sessions whatever the ranking; turn recall is the figure that tells modes apart.
 Latency is one retrieval per question and mode, with the question embedded by the uncached model
 (graphmem.eval.common).
+
+Sessions are ingested in date order, and each namespace is then reconsolidated (``Memory.reconsolidate``,
+incremental and idempotent: a re-run finds nothing new and writes nothing) unless ``reconsolidate`` is
+False (``--no-reconsolidate``). ``knowledge_update.newest_first`` measures whether retrieval prefers the
+new value of something that changed, on the ``knowledge-update`` questions. Their evidence sessions
+(``answer_session_ids``) are the one where the user states the current value and earlier ones where the
+user stated a value it replaced; the turns that state the value are the ones marked ``has_answer``. So:
+
+- the *latest evidence session* is the answer session with the latest ``haystack_dates`` entry;
+- a turn *states the new value* when it is a ``has_answer`` turn of the latest evidence session;
+- a turn *states the old value* when it is a ``has_answer`` turn of an earlier evidence session.
+
+A question counts as newest-first when the best-ranked new-value turn ranks above every old-value turn,
+in the full ranking of the haystack's turns (so the figure does not depend on k). Questions with no
+old-value or no new-value turn have nothing to order and are left out; ``questions`` counts those kept.
+The figure is the percentage of kept questions that are newest-first (null when none is kept).
+Without ``reconsolidate``, a namespace an earlier run reconsolidated would not measure the unreconsolidated
+memory, so that raises ValueError: use another store.
 """
 
 from __future__ import annotations
@@ -39,10 +57,13 @@ from tqdm import tqdm
 from graphmem.embed import Embedder
 from graphmem.eval import common
 from graphmem.extract.types import Extractor
+from graphmem.records import Supersession
 from graphmem.retrieve import Hit
 from graphmem.sources.benchmarks import is_longmemeval, longmemeval_turns, read_benchmark
+from graphmem.sources.formats import DialogueInput
 
 ABSTENTION_SUFFIX = "_abs"
+KNOWLEDGE_UPDATE = "knowledge-update"
 NAMESPACE_PREFIX = "lme"
 
 Recalls = dict[tuple[str, int], list[float]]  # (question type, k) -> one recall per question
@@ -67,6 +88,34 @@ def question_recalls(hits: Sequence[Hit], dialogue_id: str, turns: dict[str, tup
     if not gold_turns:
         return session, None
     return session, {k: len(gold_turns & set(ranked[:k])) / len(gold_turns) for k in ks}
+
+
+def update_turns(item: dict[str, Any]) -> tuple[set[str], set[str]] | None:
+    """A knowledge-update question's (new-value turns, old-value turns), None when either is empty (module doc)."""
+    if item.get("question_type") != KNOWLEDGE_UPDATE:
+        return None
+    dates = {str(s): str(d) for s, d in zip(item["haystack_session_ids"], item["haystack_dates"], strict=True)}
+    evidence = sorted((dates[str(s)], str(s)) for s in item["answer_session_ids"] if str(s) in dates)
+    if len(evidence) < 2:
+        return None
+    latest, earlier = evidence[-1][1], {s for _, s in evidence[:-1]}
+    marked = [(ref, session) for ref, (session, has_answer) in longmemeval_turns(item).items() if has_answer]
+    new = {ref for ref, session in marked if session == latest}
+    old = {ref for ref, session in marked if session in earlier}
+    return (new, old) if new and old else None
+
+
+def newest_first(hits: Sequence[Hit], dialogue_id: str, new: set[str], old: set[str]) -> bool:
+    """Whether the best-ranked new-value turn ranks above every old-value turn (a turn not ranked ranks last)."""
+    ranked = [hit.unit.id.removeprefix(dialogue_id + "/") for hit in hits]
+    first_new = next((i for i, ref in enumerate(ranked) if ref in new), None)
+    first_old = next((i for i, ref in enumerate(ranked) if ref in old), None)
+    return first_new is not None and (first_old is None or first_new < first_old)
+
+
+def _in_date_order(dialogue: DialogueInput) -> DialogueInput:
+    sessions = sorted(dialogue.sessions, key=lambda s: str(s.date))  # stable: an already ordered haystack is unchanged
+    return dialogue if sessions == dialogue.sessions else dialogue.model_copy(update={"sessions": sessions})
 
 
 def _figures(session: Recalls, turn: Recalls, ks: Sequence[int], types: Sequence[str] | None) -> dict[str, Any]:
@@ -95,8 +144,10 @@ def evaluate_longmemeval(
     *,
     extractor: Extractor | None = None,
     embedder: Embedder | None = None,
+    reconsolidate: bool = True,
 ) -> dict[str, Any]:
-    """Recall per mode, overall and by question type; the extractor and embedder default to the Memory's."""
+    """Recall and newest-first per mode, overall and by question type; the extractor and embedder default to
+    the Memory's. Each namespace is reconsolidated after ingestion unless ``reconsolidate`` is False."""
     raw = json.loads(path.read_text(encoding="utf-8"))
     if not is_longmemeval(raw):
         raise ValueError(f"{path}: not a LongMemEval file (a list of questions with haystack_sessions)")
@@ -106,7 +157,7 @@ def evaluate_longmemeval(
     scored = [item for item in items if not is_abstention(item)]
     _check_namespaces(scored)
     per_mode: dict[str, dict[str, Any]] = {
-        m: {"session": defaultdict(list), "turn": defaultdict(list), "latency": []} for m in modes
+        m: {"session": defaultdict(list), "turn": defaultdict(list), "latency": [], "newest": []} for m in modes
     }
     questions: Counter[str] = Counter()
     turn_questions: Counter[str] = Counter()
@@ -115,7 +166,12 @@ def evaluate_longmemeval(
         for item in tqdm(scored, desc="longmemeval", unit="question", disable=not progress):
             dialogue = dialogues[str(item["question_id"])]
             memory = memories.memory(common.eval_namespace(NAMESPACE_PREFIX, dialogue.id))
-            reused += memory.add_dialogue(dialogue).unchanged
+            reused += memory.add_dialogue(_in_date_order(dialogue)).unchanged
+            if reconsolidate:
+                memory.reconsolidate()
+            elif any(True for _ in memory.store.iter_edges(memory.namespace, Supersession.TYPE)):
+                raise ValueError(f"{memory.namespace} was reconsolidated by an earlier run: use another --store")
+            update = update_turns(item)
             retriever = common.eval_retriever(memory, modes)
             kind = str(item.get("question_type"))
             turns = longmemeval_turns(item)
@@ -126,6 +182,8 @@ def evaluate_longmemeval(
                 hits, ms = common.timed_retrieve(retriever, str(item["question"]), retriever.index.n_units, mode)
                 per_mode[mode]["latency"].append(ms)
                 session, turn = question_recalls(hits, dialogue.id, turns, gold_sessions, ks)
+                if update is not None:
+                    per_mode[mode]["newest"].append(float(newest_first(hits, dialogue.id, *update)))
                 for k in ks:
                     per_mode[mode]["session"][(kind, k)].append(session[k])
                     if turn is not None:
@@ -133,7 +191,7 @@ def evaluate_longmemeval(
     result: dict[str, Any] = {
         "dataset": "longmemeval", "questions": len(scored), "turn_questions": sum(turn_questions.values()),
         "abstention_excluded": len(items) - len(scored), "quarantined": len(batch.quarantined),
-        "haystacks_reused": reused, "modes": {},
+        "haystacks_reused": reused, "reconsolidated": reconsolidate, "modes": {},
     }  # fmt: skip
     for mode, data in per_mode.items():
         figures = _figures(data["session"], data["turn"], ks, None)
@@ -142,6 +200,7 @@ def evaluate_longmemeval(
             | {"questions": questions[kind], "turn_questions": turn_questions[kind]}
             for kind in sorted(questions)
         }  # fmt: skip
+        figures["knowledge_update"] = {"newest_first": common.percent(data["newest"]), "questions": len(data["newest"])}
         result["modes"][mode] = figures | common.latency_figures(data["latency"])
     return result
 
@@ -151,3 +210,8 @@ def print_longmemeval(result: dict[str, Any], ks: list[int]) -> None:
           f"excluded); S = session recall, T = turn recall (over the {result['turn_questions']} questions "
           "with has_answer turns)")  # fmt: skip
     common.print_grouped(result, [("S", "session_recall"), ("T", "turn_recall")], ks, "by_type", str)
+    state = "with" if result["reconsolidated"] else "without"
+    for mode, figures in result["modes"].items():
+        update = figures["knowledge_update"]
+        cell = "-" if update["newest_first"] is None else f"{update['newest_first']:.1f}%"
+        print(f"knowledge-update newest first ({state} reconsolidation), {mode}: {cell} of {update['questions']}")

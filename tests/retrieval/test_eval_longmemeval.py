@@ -14,7 +14,7 @@ import pytest
 from graphmem.cli import main
 from graphmem.embed import CachedEmbedder
 from graphmem.eval.common import SharedMemories, eval_namespace, eval_retriever, query_embedder
-from graphmem.eval.longmemeval import evaluate_longmemeval
+from graphmem.eval.longmemeval import evaluate_longmemeval, newest_first, update_turns
 from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.sources.benchmarks import longmemeval_turns
 from graphmem.store import EmbeddedStore
@@ -100,7 +100,7 @@ def test_recall_by_type_and_reuse(benchmark: Path, tmp_path: Path, spacy_extract
                                   extractor=spacy_extractor, embedder=embedder)  # fmt: skip
     assert {k: v for k, v in result.items() if k != "modes"} == {
         "dataset": "longmemeval", "questions": 3, "turn_questions": 2, "abstention_excluded": 1, "quarantined": 0,
-        "haystacks_reused": 0,
+        "haystacks_reused": 0, "reconsolidated": True,
     }  # fmt: skip
     assert set(_revisions(store)) == {"lme-q-dog", "lme-q-lessons", "lme-q-lantern"}  # the _abs one is not ingested
     bm25 = result["modes"]["bm25"]
@@ -118,7 +118,8 @@ def test_recall_by_type_and_reuse(benchmark: Path, tmp_path: Path, spacy_extract
                                 "turn_recall@2": 100.0, "questions": 1, "turn_questions": 1},
     }  # fmt: skip
     dense = result["modes"]["dense"]
-    assert set(dense) == FIGURE_KEYS | {"by_type", "latency_ms_p50", "latency_ms_p95"}
+    assert set(dense) == FIGURE_KEYS | {"by_type", "knowledge_update", "latency_ms_p50", "latency_ms_p95"}
+    assert dense["knowledge_update"] == {"newest_first": None, "questions": 0}  # no knowledge-update question
     assert 0.0 <= dense["latency_ms_p50"] <= dense["latency_ms_p95"]
     before = _revisions(store)
     again = evaluate_longmemeval(benchmark, ["bm25"], [1, 2], str(store), progress=False,
@@ -161,3 +162,85 @@ def test_queries_skip_the_cache(tmp_path: Path, spacy_extractor: SpacyExtractor,
         assert embedder.misses == misses  # the question went to the model, not through the cache
     assert embedder.encode(["still open"]).shape == (1, embedder.dimension)  # a given embedder is left to its owner
     assert eval_namespace("lme", "a/b c") == "lme-a-b-c" and len(eval_namespace("lme", "x" * 300)) == 128
+
+
+# Knowledge updates. BM25 by hand: "bicycles" and "own" occur only in q-ku-bike's new-value turn, so it ranks
+# first (newest first); "live" and "town" only in q-ku-home's old-value turn, so that ranks first (not newest
+# first). q-ku-pen has no old-value turn (its earlier evidence session has no has_answer turn): left out.
+LATER = ["2023/07/01 (Sat) 10:00", "2023/08/01 (Tue) 10:00"]
+KU_QUESTIONS: list[dict[str, Any]] = [
+    {   # listed newest first: the latest evidence session is found by date, not by position
+        "question_id": "q-ku-bike", "question_type": "knowledge-update", "question": "How many bicycles do I own?",
+        "answer": "three", "question_date": "2023/08/02 (Wed) 09:00",
+        "haystack_session_ids": ["bike-new", "bike-old"], "haystack_dates": [LATER[1], DATES[0]],
+        "haystack_sessions": [
+            [_turn("user", "I own three bicycles now.", True), _turn("assistant", "That is a lot of riding.")],
+            [_turn("user", "I have two bikes.", True), _turn("assistant", "Nice hobby.")],
+        ],
+        "answer_session_ids": ["bike-old", "bike-new"],
+    },
+    {
+        "question_id": "q-ku-home", "question_type": "knowledge-update", "question": "Which town do I live in?",
+        "answer": "Orlin", "question_date": "2023/08/02 (Wed) 09:00",
+        "haystack_session_ids": ["home-old", "chat", "home-new"], "haystack_dates": [DATES[0], DATES[1], LATER[0]],
+        "haystack_sessions": [
+            [_turn("user", "I live in Brill, a small town.", True), _turn("assistant", "Brill sounds lovely.")],
+            [_turn("user", "My sister paints boats."), _turn("assistant", "Boats are fun to paint.")],
+            [_turn("user", "I moved to Orlin last week.", True), _turn("assistant", "Congratulations on the move!")],
+        ],
+        "answer_session_ids": ["home-old", "home-new"],
+    },
+    {
+        "question_id": "q-ku-pen", "question_type": "knowledge-update", "question": "Which pen do I use?",
+        "answer": "a fountain pen", "question_date": "2023/08/02 (Wed) 09:00",
+        "haystack_session_ids": ["pen-old", "pen-new"], "haystack_dates": [DATES[0], LATER[0]],
+        "haystack_sessions": [
+            [_turn("user", "Hello."), _turn("assistant", "Hi!")],
+            [_turn("user", "I use a fountain pen now.", True)],
+        ],
+        "answer_session_ids": ["pen-old", "pen-new"],
+    },
+]  # fmt: skip
+
+
+def test_update_turns_and_newest_first() -> None:
+    assert update_turns(KU_QUESTIONS[0]) == ({"bike-new:0"}, {"bike-old:0"})
+    assert update_turns(KU_QUESTIONS[1]) == ({"home-new:0"}, {"home-old:0"})
+    assert update_turns(KU_QUESTIONS[2]) is None and update_turns(QUESTIONS[1]) is None
+
+    def hits(*refs: str) -> list[Any]:
+        return [type("H", (), {"unit": type("U", (), {"id": f"d/{ref}"})()})() for ref in refs]
+
+    assert newest_first(hits("x", "n", "o"), "d", {"n"}, {"o"})
+    assert not newest_first(hits("o", "n"), "d", {"n"}, {"o"})
+    assert newest_first(hits("n"), "d", {"n"}, {"o"}) and not newest_first(hits("o"), "d", {"n"}, {"o"})
+
+
+def test_newest_first_with_and_without_reconsolidation(tmp_path: Path, spacy_extractor: SpacyExtractor,
+                                                       embedder: CachedEmbedder) -> None:  # fmt: skip
+    path = tmp_path / "longmemeval_ku.json"
+    path.write_text(json.dumps(KU_QUESTIONS), encoding="utf-8")
+    store = tmp_path / "ku.sqlite3"
+
+    def run(target: Path, reconsolidate: bool) -> dict[str, Any]:
+        return evaluate_longmemeval(path, ["bm25", "dense"], [1], str(target), progress=False,
+                                    extractor=spacy_extractor, embedder=embedder,
+                                    reconsolidate=reconsolidate)  # fmt: skip
+
+    plain = run(tmp_path / "plain.sqlite3", False)
+    assert plain["reconsolidated"] is False
+    assert plain["modes"]["bm25"]["knowledge_update"] == {"newest_first": 50.0, "questions": 2}
+    result = run(store, True)
+    assert result["reconsolidated"] is True
+    assert result["modes"]["bm25"]["knowledge_update"] == {"newest_first": 50.0, "questions": 2}  # BM25 reads text
+    assert result["modes"]["dense"]["knowledge_update"]["questions"] == 2
+    before = _revisions(store)
+    again = run(store, True)
+    assert again["haystacks_reused"] == 3 and _revisions(store) == before  # idempotent: nothing ingested or written
+    assert again["modes"]["bm25"]["knowledge_update"] == result["modes"]["bm25"]["knowledge_update"]
+    with SharedMemories(str(store), extractor=spacy_extractor, embedder=embedder) as memories:
+        memory = memories.memory(eval_namespace("lme", "q-ku-home"))
+        retired = [f.predicate for f in memory.facts(include_expired=True) if f.expired_at is not None]
+    assert retired == ["live_in"]  # the move to Orlin retired the Brill home ...
+    with pytest.raises(ValueError, match="reconsolidated by an earlier run"):
+        run(store, False)  # ... so the figure without reconsolidation needs a store never reconsolidated
