@@ -12,6 +12,9 @@
   bm25 rankings was measured too and lost to it on every benchmark (see README).
 
 ``as_of`` keeps only units dated at or before that time and walks only relations from facts valid then.
+``recency_weight`` (off at 0) multiplies each unit's final score by ``1 - w + w * strength``, its memory
+strength at ``as_of`` or now (``graphmem.temporal.strength``: it fades with the unit's age, more slowly when
+its facts are restated elsewhere).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_title
 from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
 from graphmem.retrieve.walk import untopical_titles, walk_graph
+from graphmem.temporal.strength import UnitStrength, weigh
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
 Seeds = dict[int, tuple[float, str]]  # entity row -> (seed weight, how the query named it)
@@ -55,6 +59,8 @@ class RetrievalConfig:
     hop_weight: float = 0.25
     hop_anchors: int = 1  # units the second walk restarts from
     explain_hops: int = 4  # longest seed → unit path an explanation looks for
+    # in [0, 1]: score × (1 - w + w × memory strength), favouring recent and restated units (0: off)
+    recency_weight: float = 0.0
 
 
 @dataclass
@@ -162,6 +168,7 @@ class Retriever:
         degree = np.asarray(index.graph.sum(axis=0)).ravel()
         self._degree = np.where(degree > 0, degree, 1.0)  # visits / degree: what a node passes along each edge
         self._as_of_cache: tuple[float, PageRankSolver, np.ndarray, np.ndarray] | None = None
+        self._strength: UnitStrength | None = None  # built on the first query that weighs recency
 
     # ------------------------------------------------------------------ first stage
 
@@ -340,6 +347,8 @@ class Retriever:
                     walked.fallback,
                 )
                 flow = walked.flow
+        if self.config.recency_weight > 0:
+            scores = weigh(scores, self.unit_strength().at(as_of), self.config.recency_weight)
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
         top = [int(i) for i in top_rows(scores, k) if np.isfinite(scores[i])]
@@ -355,6 +364,13 @@ class Retriever:
             result.hits[0].why = result.explanation()
         result.milliseconds = (time.perf_counter() - started) * 1000
         return result
+
+    def unit_strength(self) -> UnitStrength:
+        """Every unit's memory strength (dates and restatements read once per index, see ``recency_weight``)."""
+        index = self.index
+        if self._strength is None or self._strength.key != (index.revision, index.n_units, len(index.facts)):
+            self._strength = UnitStrength(index)
+        return self._strength
 
     def retrieve(self, query: str, k: int = 5, mode: str = "ppr", as_of: datetime | None = None) -> list[Hit]:
         return self.search(query, k, mode, as_of).hits
