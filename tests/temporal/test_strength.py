@@ -87,6 +87,7 @@ def test_units_strength_counts_facts_restated_elsewhere(stated_twice: Memory) ->
     row = by_source["d-old"]
     expected = strength(strengths.restatements[row], day("2015-03-01"), now)
     assert strengths.at(now)[row] == pytest.approx(expected)
+    np.testing.assert_allclose(strengths.at(now), strength(strengths.restatements, strengths.last, now))
     assert np.all(strengths.at(now) <= 1.0) and strengths.at(now)[by_source["d-new"]] > expected
 
 
