@@ -77,13 +77,16 @@ def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         yield items[start : start + size]
 
 
-def _scan(store: GraphStore, namespace: str) -> list[_Row]:
+def _scan(store: GraphStore, namespace: str) -> tuple[list[_Row], dict[str, Node]]:
+    """Every fact of the namespace, read once: the rows the run decides on, and the nodes it plans from."""
     rows = []
+    nodes: dict[str, Node] = {}
     for node in store.iter_nodes(namespace, "Fact"):
         p = node.props
         rows.append(_Row(node.id, str(p["subject_id"]), str(p["predicate"]), str(p["object_id"]),
                          p.get("valid_from"), p.get("expired_at"), p.get("reconsolidated")))  # type: ignore[arg-type]  # fmt: skip
-    return rows
+        nodes[node.id] = node
+    return rows, nodes
 
 
 def _entity(node: Node) -> EntityInfo:
@@ -147,7 +150,7 @@ def reconsolidate(store: GraphStore, namespace: str, *, config: ReconsolidationC
     config = config or ReconsolidationConfig()
     now = now or utc_now()
     report = ReconsolidationReport(namespace, full=full)
-    rows = _scan(store, namespace)
+    rows, nodes = _scan(store, namespace)
     entities: dict[str, EntityInfo] = {}
     learned: frozenset[str] = frozenset()
     if config.learn:
@@ -166,17 +169,17 @@ def reconsolidate(store: GraphStore, namespace: str, *, config: ReconsolidationC
     dirty = [r for r in rows if full or r.mark != digest or (r.expired_at is not None and r.id not in linked)]
     report.dirty = len(dirty)
     if dirty:
-        _run(store, namespace, rows, dirty, edges, entities, rules, digest, now, report)
+        _run(store, namespace, rows, nodes, dirty, edges, entities, rules, digest, now, report)
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], dirty: Sequence[_Row],
+def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[str, Node], dirty: Sequence[_Row],
          edges: Sequence[Supersession], entities: dict[str, EntityInfo], rules: Rules, digest: str, now: datetime,
          report: ReconsolidationReport) -> None:  # fmt: skip
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
-    facts = [_fact(node) for node in _read(store, namespace, work, size)]
+    facts = [_fact(nodes[i]) for i in sorted(work)]  # as read by the scan: nothing was written since
     wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
     entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
     unit_ids = units_needed(facts, rules, entities)
