@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import numpy as np
 
 from graphmem.embed import Embedder
-from graphmem.index import RetrievalIndex, Unit
+from graphmem.index import RetrievalIndex, Unit, epoch_seconds
 from graphmem.retrieve.explain import seed_paths
 from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, unlinked_spans
 from graphmem.retrieve.ppr import PageRankSolver
@@ -133,17 +133,6 @@ def top_rows(scores: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -scores[candidates]))][:k]
 
 
-def _epoch(value: Any) -> float:
-    if isinstance(value, str):
-        try:
-            value = datetime.fromisoformat(value)
-        except ValueError:
-            return float("nan")
-    if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=UTC)).timestamp()
-    return float("nan")
-
-
 class Retriever:
     def __init__(
         self,
@@ -168,6 +157,7 @@ class Retriever:
         degree = np.asarray(index.graph.sum(axis=0)).ravel()
         self._degree = np.where(degree > 0, degree, 1.0)  # visits / degree: what a node passes along each edge
         self._as_of_cache: tuple[float, PageRankSolver, np.ndarray, np.ndarray] | None = None
+        self._unit_times: np.ndarray | None = None  # see unit_times()
         self._strength: UnitStrength | None = None  # built on the first query that weighs recency
 
     # ------------------------------------------------------------------ first stage
@@ -245,13 +235,12 @@ class Retriever:
         """The walk's solver, valid-fact mask and allowed-unit mask at ``as_of`` (cached for the last time asked)."""
         if as_of is None:
             return self._solver, None, None
-        t = _epoch(as_of)
+        t = epoch_seconds(as_of)
         if self._as_of_cache is None or self._as_of_cache[0] != t:
             index = self.index
             starts, ends = index.fact_valid_from, index.fact_valid_to
             valid = ~(starts > t) & ~(ends <= t)  # NaN (unknown) compares False: an undated fact holds
-            stamps = np.array([_epoch(u.timestamp) for u in index.units])
-            units = ~(stamps > t)
+            units = ~(self.unit_times() > t)
             solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid))
             self._as_of_cache = (t, solver, valid, units)
         return self._as_of_cache[1], self._as_of_cache[2], self._as_of_cache[3]
@@ -365,11 +354,17 @@ class Retriever:
         result.milliseconds = (time.perf_counter() - started) * 1000
         return result
 
+    def unit_times(self) -> np.ndarray:
+        """Every unit's date as UTC epoch seconds (NaN when undated), read once per Retriever."""
+        if self._unit_times is None:
+            self._unit_times = np.array([epoch_seconds(u.timestamp) for u in self.index.units], dtype=np.float64)
+        return self._unit_times
+
     def unit_strength(self) -> UnitStrength:
         """Every unit's memory strength (dates and restatements read once per index, see ``recency_weight``)."""
         index = self.index
         if self._strength is None or self._strength.key != (index.revision, index.n_units, len(index.facts)):
-            self._strength = UnitStrength(index)
+            self._strength = UnitStrength(index, times=self.unit_times())
         return self._strength
 
     def retrieve(self, query: str, k: int = 5, mode: str = "ppr", as_of: datetime | None = None) -> list[Hit]:

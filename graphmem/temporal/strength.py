@@ -91,10 +91,14 @@ class UnitStrength:
     """The strength of every unit of one index, at any time: dates and half-lives are read once, each
     ``at(now)`` is one vector operation over them."""
 
-    def __init__(self, index: RetrievalIndex, config: StrengthConfig = DEFAULT_STRENGTH) -> None:
+    def __init__(self, index: RetrievalIndex, config: StrengthConfig = DEFAULT_STRENGTH,
+                 times: np.ndarray | None = None) -> None:  # fmt: skip
+        """``times``: the units' dates in epoch seconds when the caller has them already (else read here)."""
         self.config = config
         self.key = (index.revision, index.n_units, len(index.facts))  # the index content it was computed for
-        self.last = np.array([epoch_seconds(u.timestamp) for u in index.units], dtype=np.float64)
+        if times is None:
+            times = np.array([epoch_seconds(u.timestamp) for u in index.units], dtype=np.float64)
+        self.last = times
         self.restatements = 1.0 + restated_facts_per_unit(index)
         self._undated = np.isnan(self.last)
         self._last = np.where(self._undated, 0.0, self.last)
