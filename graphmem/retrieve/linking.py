@@ -8,9 +8,10 @@ linking stays cheap at query time.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TypeVar
 
 import numpy as np
 
@@ -29,6 +30,7 @@ STOP = frozenset({
 # fmt: on
 # n-grams repeat between look-ups (titles, then names) and across questions
 _key = lru_cache(maxsize=200_000)(normalise_key)
+T = TypeVar("T")
 _POSSESSIVE = re.compile(r"['’]s?$")
 _NAME_GLUE = {"of", "the", "and", "de", "la", "van", "von", "for", "&"}
 
@@ -59,45 +61,52 @@ class Link:
     how: str
 
 
-def link_by_name(index: RetrievalIndex, query: str, max_ngram: int, unlinked_types: tuple[str, ...]) -> dict[int, Link]:
-    """Exact (normalised) entity names among the query's word n-grams, longest match first."""
-    words = WORD.findall(query)
-    found: dict[int, Link] = {}
+def _longest_matches(words: list[str], max_ngram: int,
+                     match: Callable[[str], T | None]) -> Iterator[tuple[T | None, str]]:  # fmt: skip
+    """Left to right, the longest run of words (up to ``max_ngram``, not all stopwords) whose normalised key
+    ``match`` accepts, as (what it returned, the words); a word that starts no match as (None, the word)."""
     i = 0
-    while i < len(words):  # "Casimir Lovatt" rather than "Casimir" and "Lovatt"
+    while i < len(words):
         for j in range(min(len(words), i + max_ngram), i, -1):
-            gram = words[i:j]
-            if all(w.lower() in STOP for w in gram):
+            if all(w.lower() in STOP for w in words[i:j]):
                 continue
-            row = index.name_to_entity.get(_key(" ".join(gram)))
-            if row is not None and index.entity_types[row] not in unlinked_types:
-                found.setdefault(row, Link(1.0, "name"))
-                i = j - 1
+            text = " ".join(words[i:j])
+            found = match(_key(text))
+            if found is not None:
+                yield found, text
+                i = j
                 break
-        i += 1
+        else:
+            yield None, words[i]
+            i += 1
+
+
+def link_by_name(index: RetrievalIndex, query: str, max_ngram: int, unlinked_types: tuple[str, ...]) -> dict[int, Link]:
+    """Exact (normalised) entity names among the query's word n-grams, longest match first: "Casimir Lovatt"
+    rather than "Casimir" and "Lovatt"."""
+
+    def entity(key: str) -> int | None:
+        row = index.name_to_entity.get(key)
+        return row if row is not None and index.entity_types[row] not in unlinked_types else None
+
+    found: dict[int, Link] = {}
+    for row, _ in _longest_matches(WORD.findall(query), max_ngram, entity):
+        if row is not None:
+            found.setdefault(row, Link(1.0, "name"))
     return found
 
 
 def link_titles(titles: dict[str, list[int]], query: str, max_ngram: int) -> tuple[dict[str, list[int]], str]:
     """Titles (normalised) of units that the query quotes word for word, longest first, with the units they
     head; and the query without those words, so the names inside a title ("Alexander") link nothing more."""
-    words = WORD.findall(query)
     found: dict[str, list[int]] = {}
     rest: list[str] = []
-    i = 0
-    while i < len(words):
-        for j in range(min(len(words), i + max_ngram), i, -1):
-            if all(w.lower() in STOP for w in words[i:j]):
-                continue
-            key = _key(" ".join(words[i:j]))
-            if key in titles:
-                found[key] = titles[key]
-                rest.append(",")  # keeps the words on either side from forming one name
-                i = j
-                break
+    for key, text in _longest_matches(WORD.findall(query), max_ngram, lambda key: key if key in titles else None):
+        if key is None:
+            rest.append(text)
         else:
-            rest.append(words[i])
-            i += 1
+            found[key] = titles[key]
+            rest.append(",")  # keeps the words on either side from forming one name
     return found, " ".join(rest) if found else query
 
 
