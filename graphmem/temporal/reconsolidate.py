@@ -14,13 +14,15 @@ The rules, in the order they apply:
   with no such X, the whole family: "quit my job" ends the employer).
 Dates in the text also bound facts ("from 2010 to 2015"). The old fact keeps everything: it gets
 ``valid_to`` (when the new one starts), ``expired_at`` (the run's time) and a SUPERSEDED_BY link.
+- ``llm_adjudicator``: pairs an adjudicator (graphmem.temporal.adjudicate) judged, passed in as data
+  (``adjudicated``), and its links already in the graph, wherever the rules left both facts open.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -30,6 +32,7 @@ from graphmem.temporal.rules import Rules, same_referent, value_class
 from graphmem.temporal.timeline import Ending, Entry, FactTime, UnitInfo, entries, fact_time, walk
 
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
+ADJUDICATOR_RULE = "llm_adjudicator"
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +140,15 @@ def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, Ent
 
 
 def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapping[str, EntityInfo],
-         existing: Sequence[Supersession], rules: Rules, now: datetime, digest: str) -> Plan:  # fmt: skip
+         existing: Sequence[Supersession], rules: Rules, now: datetime, digest: str,
+         adjudicated: Collection[tuple[str, str]] = (), pending: Collection[str] = ()) -> Plan:  # fmt: skip
     """The plan for a set of facts closed under the rules (every fact of their subjects, and of the posts
     among them): the facts whose state changes and the SUPERSEDED_BY edges to write or retract.
 
     ``existing``: the SUPERSEDED_BY edges leaving these facts. ``now``: the run's time (``expired_at``).
-    Deterministic: the same facts and edges give the same plan, whatever order they come in.
+    ``adjudicated``: (old, new) fact pairs an adjudicator judged "the new one replaced the old one";
+    ``pending``: facts left without the run's mark, so the next run looks at them again (pairs still to ask).
+    Deterministic: the same facts, edges and answers give the same plan, whatever order they come in.
     """
     view = _Facts(facts, rules, entities)
     times = {fid: fact_time(f, units, rules.is_change) for fid, f in view.live.items()}
@@ -167,7 +173,36 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     for items in _negation_slots(view, times).values():
         note(walk(items, "negation", own_ends))
     note(_end_verbs(view, times))
-    return _assemble(facts, view, times, endings, existing, now, digest)
+    note(_adjudicated(view, times, endings, adjudicated, existing))
+    return _assemble(facts, view, times, endings, existing, now, digest, frozenset(pending))
+
+
+def replaces(old: FactTime, new: FactTime) -> bool:
+    """Whether ``new`` may have replaced ``old``: it started after ``old`` was last said (a value said again
+    later holds again) and before ``old`` ended by itself (an explicit range)."""
+    if old.last is None or new.start is None or new.start <= old.last:
+        return False
+    return old.end is None or old.end > new.start
+
+
+def _adjudicated(view: _Facts, times: Mapping[str, FactTime], endings: Mapping[str, list[Ending]],
+                 pairs: Collection[tuple[str, str]], links: Sequence[Supersession]) -> dict[str, Ending]:  # fmt: skip
+    """The adjudicator's "replaced" pairs, and its links already stored (they stand until the pair stops being
+    a conflict: not asked again), where the rules decided neither fact. Each old fact ends at its earliest."""
+    stored = {(s.fact_id, s.by_id) for s in links if s.rule == ADJUDICATOR_RULE and s.retracted_at is None}
+    fitting: list[tuple[datetime, str, str]] = []
+    for old, new in {*pairs, *stored}:
+        if old not in view.live or new not in view.live or old in endings or new in endings:
+            continue  # merged, gone, or decided by a rule: the rules come first
+        start = times[new].start
+        if start is not None and replaces(times[old], times[new]):
+            fitting.append((start, new, old))
+    found: dict[str, Ending] = {}
+    for start, new, old in sorted(fitting):
+        if old not in found:
+            units = {*view.live[old].provenance, *view.live[new].provenance}
+            found[old] = Ending(start, (new,), ADJUDICATOR_RULE, tuple(sorted(units)))
+    return found
 
 
 def _negation_slots(view: _Facts, times: Mapping[str, FactTime]) -> dict[tuple[str, str, str], list[Entry]]:
@@ -237,7 +272,7 @@ def _state(fact: Fact) -> tuple[object, ...]:
 
 def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime],
               endings: Mapping[str, list[Ending]], existing: Sequence[Supersession], now: datetime,
-              digest: str) -> Plan:  # fmt: skip
+              digest: str, pending: Collection[str] = ()) -> Plan:  # fmt: skip
     active = {(s.fact_id, s.by_id): s for s in existing if s.retracted_at is None}
     stored = {(s.fact_id, s.by_id): s for s in existing}
     out = Plan(checked=len(facts))
@@ -267,8 +302,9 @@ def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime]
                 namespace=fact.namespace, fact_id=fact.id, by_id=by, rule=rule, evidence=sorted(evidence),
                 valid_to=until, expired_at=old.expired_at if old is not None else now,
             )  # fmt: skip
+        mark = None if fact.id in pending else digest  # unmarked: the next run checks it again
         new = current.model_copy(update={"valid_from": valid_from, "valid_to": valid_to, "expired_at": expired_at,
-                                         "reconsolidated": digest})  # fmt: skip
+                                         "reconsolidated": mark})  # fmt: skip
         if _state(new) != _state(fact):
             out.facts.append(new)
         if fact.id in view.merged_into:

@@ -22,8 +22,9 @@ from typing import TypeVar
 from graphmem.graph import supersession_from_edge, to_node, write_records
 from graphmem.records import Fact, Supersession, utc_now
 from graphmem.store import GraphStore, Node
+from graphmem.temporal.adjudicate import MARK, AdjudicationStats, Adjudicator, adjudicated_plan, conflict_units
 from graphmem.temporal.learn import learn_single_valued
-from graphmem.temporal.reconsolidate import EntityInfo, plan, units_needed
+from graphmem.temporal.reconsolidate import EntityInfo, units_needed
 from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
 from graphmem.temporal.timeline import UnitInfo
 
@@ -49,13 +50,15 @@ class ReconsolidationReport:
     edges_written: int = 0
     learned: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    adjudication: AdjudicationStats | None = None  # with an adjudicator (graphmem.temporal.adjudicate)
 
     def summary(self) -> str:
         why = "every fact: a full run" if self.full else f"{self.dirty} new or changed since the last run"
+        adjudicated = f"; {self.adjudication.summary()}" if self.adjudication else ""
         return (f"{self.merged} merged, {self.superseded} superseded, {self.reinstated} reinstated, "
                 f"{self.retracted} links retracted; {self.checked} facts of {self.subjects} subjects checked "
                 f"({why}), {self.facts_written} facts and {self.edges_written} links written "
-                f"in {self.seconds:.2f} s")  # fmt: skip
+                f"in {self.seconds:.2f} s{adjudicated}")  # fmt: skip
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -155,18 +158,20 @@ def _cyclic_gc_paused() -> Iterator[None]:
 
 
 def reconsolidate(store: GraphStore, namespace: str, *, config: ReconsolidationConfig | None = None,
-                  now: datetime | None = None, full: bool = False) -> ReconsolidationReport:  # fmt: skip
+                  now: datetime | None = None, full: bool = False,
+                  adjudicator: Adjudicator | None = None) -> ReconsolidationReport:  # fmt: skip
     """Reconsolidate the facts of ``namespace`` written since the last run (every fact with ``full``).
 
     ``now`` is the run's time, written as ``expired_at`` of the facts it retires (default: the clock).
+    ``adjudicator`` judges the conflicts the rules leave open (graphmem.temporal.adjudicate; default none).
     Running it again without new writes changes nothing.
     """
     with _cyclic_gc_paused():
-        return _reconsolidate(store, namespace, config, now, full)
+        return _reconsolidate(store, namespace, config, now, full, adjudicator)
 
 
 def _reconsolidate(store: GraphStore, namespace: str, config: ReconsolidationConfig | None, now: datetime | None,
-                   full: bool) -> ReconsolidationReport:  # fmt: skip
+                   full: bool, adjudicator: Adjudicator | None = None) -> ReconsolidationReport:  # fmt: skip
     started = time.perf_counter()
     config = config or ReconsolidationConfig()
     now = now or utc_now()
@@ -183,30 +188,33 @@ def _reconsolidate(store: GraphStore, namespace: str, config: ReconsolidationCon
 
         learned = learn_single_valued(((r.subject_id, r.predicate, r.object_id, r.valid_from) for r in rows),
                                       kind, config)  # fmt: skip
-    rules, digest = Rules(config, learned), config.digest(learned)
+    rules, digest = Rules(config, learned), config.digest(learned) + (MARK if adjudicator is not None else "")
     report.learned = sorted(learned)
     edges = [supersession_from_edge(e) for e in store.iter_edges(namespace, Supersession.TYPE)]
     linked = {e.fact_id for e in edges if e.retracted_at is None}
     dirty = [r for r in rows if full or r.mark != digest or (r.expired_at is not None and r.id not in linked)]
     report.dirty = len(dirty)
     if dirty:
-        _run(store, namespace, rows, nodes, dirty, edges, entities, rules, digest, now, report)
+        _run(store, namespace, rows, nodes, dirty, edges, entities, rules, digest, now, report, adjudicator)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[str, Node], dirty: Sequence[_Row],
          edges: Sequence[Supersession], entities: dict[str, EntityInfo], rules: Rules, digest: str, now: datetime,
-         report: ReconsolidationReport) -> None:  # fmt: skip
+         report: ReconsolidationReport, adjudicator: Adjudicator | None = None) -> None:  # fmt: skip
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
     facts = [_fact(nodes[i]) for i in sorted(work)]  # as read by the scan: nothing was written since
     wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
     entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
     unit_ids = units_needed(facts, rules, entities)
+    if adjudicator is not None:  # its pairs need their restatements' dates
+        unit_ids |= conflict_units(facts, rules, entities)
     units = {node.id: _unit(node) for node in _read(store, namespace, unit_ids, size)}
     existing = [e for e in edges if e.fact_id in work]
-    result = plan(facts, units=units, entities=entities, existing=existing, rules=rules, now=now, digest=digest)
+    result, report.adjudication = adjudicated_plan(adjudicator, facts, units=units, entities=entities,
+                                                   existing=existing, rules=rules, now=now, digest=digest)  # fmt: skip
     report.subjects, report.checked = len(subjects), result.checked
     report.merged, report.superseded = result.merged, result.superseded
     report.reinstated, report.retracted = result.reinstated, result.retracted
