@@ -169,7 +169,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_reconsolidate(args: argparse.Namespace) -> int:
     now = _parse_time(args.now) if args.now else None
     with Memory(args.store, args.namespace, extract=False) as memory:
-        report = memory.reconsolidate(full=args.full, now=now)
+        report = memory.reconsolidate(full=args.full, now=now, adjudicator=True if args.adjudicate else None)
     if args.json:
         print(json.dumps(report.to_dict(), indent=2, default=str))
         return 0
@@ -245,6 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     recon.add_argument("--full", action="store_true", help="check every fact, not only those written since")
     recon.add_argument("--now", help="the run's time, written as expired_at (ISO; default: now)")
     recon.add_argument("--json", action="store_true", help="print the report as JSON")
+    recon.add_argument("--adjudicate", action="store_true",
+                       help="ask the configured LLM (GRAPHMEM_LLM_*) about conflicts the rules leave open")  # fmt: skip
     recon.set_defaults(func=cmd_reconsolidate)
     facts = sub.add_parser("facts", parents=[common], help="the facts that hold now, or at a time")
     facts.add_argument("subject", nargs="?", help="an entity name or id (default: all)")

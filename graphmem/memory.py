@@ -22,6 +22,8 @@ from graphmem.sources import DialogueInput, DocumentInput, read_paths
 from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
 from graphmem.store.base import check_namespace
 from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reconsolidate
+from graphmem.temporal.adjudicate import Adjudicator
+from graphmem.temporal.llm_adjudicator import default_adjudicator
 from graphmem.temporal.queries import History, entity_history, facts_at
 
 
@@ -169,16 +171,27 @@ class Memory:
     # ------------------------------------------------------------------ temporal memory
 
     def reconsolidate(self, *, full: bool = False, now: datetime | None = None,
-                      config: ReconsolidationConfig | None = None) -> ReconsolidationReport:  # fmt: skip
+                      config: ReconsolidationConfig | None = None,
+                      adjudicator: Adjudicator | bool | None = None) -> ReconsolidationReport:  # fmt: skip
         """Merge duplicate facts and retire superseded ones (graphmem.temporal) among the facts written since the
         last run, or all of them with ``full``. Nothing is deleted: a retired fact gets ``valid_to``,
         ``expired_at`` (``now``, default the clock) and a SUPERSEDED_BY link naming the rule and its evidence.
         Deterministic and idempotent; the retrieval index follows the changes.
+
+        ``adjudicator`` (graphmem.temporal.adjudicate) asks an LLM about the conflicts the rules leave open:
+        None (default) when an LLM is configured and GRAPHMEM_LLM_ADJUDICATE=1, True whenever an LLM is
+        configured (ValueError if none is), False never; or pass an ``Adjudicator`` of your own.
         """
+        judge: Adjudicator | None = None
+        if adjudicator is None or adjudicator is True:  # from GRAPHMEM_LLM_*, asked for or switched on there
+            judge = default_adjudicator(cache_path=adjudication_cache_path(self.store), force=adjudicator is True)
+        elif adjudicator is not False:
+            judge = adjudicator
         self._indexes.watch(self.namespace)
         failed = True
         try:
-            report = reconsolidate(self._indexes.writer, self.namespace, config=config, now=now, full=full)
+            report = reconsolidate(self._indexes.writer, self.namespace, config=config, now=now, full=full,
+                                   adjudicator=judge)  # fmt: skip
             failed = False
         finally:
             self._indexes.update(self.namespace, failed=failed)
@@ -204,6 +217,13 @@ class Memory:
 def query_embedder(embedder: Embedder) -> Embedder:
     """The model itself for questions: caching every question would keep them on disk and rarely pay off."""
     return embedder.inner if isinstance(embedder, CachedEmbedder) else embedder
+
+
+def adjudication_cache_path(store: GraphStore) -> Path:
+    """The adjudicator's answers: beside an embedded store's file, else .graphmem/adjudications.json."""
+    if isinstance(store, EmbeddedStore):
+        return store.path.with_name(store.path.stem + ".adjudications.json")
+    return Path(".graphmem") / "adjudications.json"
 
 
 def embedding_cache_path(store: GraphStore) -> Path:
