@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Fact, Passage, Turn
 from graphmem.retrieve import MODES, Retrieval
@@ -168,6 +169,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_reconsolidate(args: argparse.Namespace) -> int:
     now = _parse_time(args.now) if args.now else None
+    if args.adjudicate and LLMSettings.from_env() is None:
+        print("graphmem: --adjudicate needs an LLM: set GRAPHMEM_LLM_BASE_URL and GRAPHMEM_LLM_MODEL", file=sys.stderr)
+        return 2
     with Memory(args.store, args.namespace, extract=False) as memory:
         report = memory.reconsolidate(full=args.full, now=now, adjudicator=True if args.adjudicate else None)
     if args.json:

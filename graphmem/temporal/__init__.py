@@ -11,6 +11,7 @@ graphmem learned and retired them). Reconsolidation reads the facts written sinc
 - bounds facts by explicit ranges in their sentences ("from 2010 to 2015").
 A retired fact gets ``valid_to`` (when the new value starts), ``expired_at`` (the run's time) and a
 SUPERSEDED_BY edge to what replaced it, carrying the rule and the passages or turns it relied on.
+An optional LLM adjudicator, off by default, judges the conflicts the rules leave open (``adjudicate``).
 
     memory.reconsolidate()                      # or: graphmem reconsolidate --store ... --namespace ...
     memory.facts("Ana Lund")                    # what holds now
@@ -19,8 +20,9 @@ SUPERSEDED_BY edge to what replaced it, carrying the rule and the passages or tu
 
 Modules: ``rules`` (the lists and ``ReconsolidationConfig``), ``timeline`` (statements and the slot
 walk), ``reconsolidate`` (the pure core: facts in, plan out), ``learn`` (single-valued predicates from
-the data), ``storage`` (the I/O edge over any GraphStore), ``queries`` (point-in-time reads). The same
-reads for Neo4j users are ``cypher/temporal/facts_as_of.cypher`` and ``entity_history.cypher``.
+the data), ``storage`` (the I/O edge over any GraphStore), ``queries`` (point-in-time reads),
+``adjudicate`` (the conflicts the rules leave open) and ``llm_adjudicator`` (the model that judges them).
+The same reads for Neo4j users are ``cypher/temporal/facts_as_of.cypher`` and ``entity_history.cypher``.
 """
 
 from graphmem.temporal.rules import ReconsolidationConfig

@@ -9,8 +9,9 @@ The adjudicator asks a chat model at any OpenAI-compatible endpoint, several num
 (both facts, their sentences and dates), for ``{"replaced": [numbers]}``: the pairs where the newer
 statement means the older no longer holds. A "yes" supersedes the older fact like a rule does: it gets
 ``valid_to`` = the newer fact's start, ``expired_at`` and a SUPERSEDED_BY link with rule
-``llm_adjudicator`` and evidence = both facts' passages and turns. The link stands until the pair stops
-being a conflict (a rule decides it, or the older value is said again later); later runs do not ask again.
+``llm_adjudicator`` and evidence = both facts' passages and turns. The link stands, with the adjudicator
+on or off, until the pair stops being a conflict (a rule decides it, or the older value is said again
+later); later runs do not ask again.
 
 It runs only when an LLM is configured (``GRAPHMEM_LLM_BASE_URL``, ``_MODEL``, ``_API_KEY``) and it is
 switched on: ``GRAPHMEM_LLM_ADJUDICATE=1``, ``Memory.reconsolidate(adjudicator=True)`` or ``graphmem

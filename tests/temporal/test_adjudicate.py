@@ -16,10 +16,14 @@ from typing import Any
 import pytest
 from temporal_kit import ME, NOW, chat, day, find, ingest, links, state
 
+from graphmem.cli import main
+from graphmem.embed import CachedEmbedder
 from graphmem.extract.llm import LLMSettings
+from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.graph import supersession_from_edge
 from graphmem.memory import Memory
 from graphmem.records import Supersession
+from graphmem.store import EmbeddedStore
 from graphmem.temporal.llm_adjudicator import LLMAdjudicator, default_adjudicator, parse_replaced
 
 RULE = "llm_adjudicator"
@@ -243,6 +247,28 @@ def test_off_by_default_and_switched_on_from_the_environment(
     assert len(llm.requests) == 1 and report.dirty == report.checked
     assert json.loads((tmp_path / "answers.json").read_text())["decisions"] != {}
     assert links(memory) == {(BRILL, OSLO, "single_valued:residence"), (TEA, COFFEE, RULE)}
+
+
+def test_cli_adjudicate(tmp_path: Path, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder, llm: FakeLLM,
+                       monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    path = tmp_path / "graph.sqlite3"
+    store = EmbeddedStore(path)
+    ingest(Memory(store, "cli", extractor=spacy_extractor, embedder=embedder), [TEA_THEN_COFFEE])
+    store.close()
+    where = ["reconsolidate", "--store", str(path), "--namespace", "cli", "--now", "2025-01-01", "--adjudicate"]
+    for name in ("GRAPHMEM_LLM_BASE_URL", "GRAPHMEM_LLM_ADJUDICATE_CACHE"):
+        monkeypatch.delenv(name, raising=False)
+    assert main(where) == 2
+    assert "--adjudicate needs an LLM" in capsys.readouterr().err
+    monkeypatch.setenv("GRAPHMEM_LLM_BASE_URL", llm.url)
+    monkeypatch.setenv("GRAPHMEM_LLM_MODEL", "test-model")
+    llm.judge = says_yes_to("coffee")
+    assert main([*where, "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert (report["superseded"], report["adjudication"]["asked"], report["adjudication"]["replaced"]) == (2, 1, 1)
+    assert list(json.loads((tmp_path / "graph.adjudications.json").read_text())["decisions"].values()) == [True]
+    assert main([*where, "--full"]) == 0  # the answer comes from the cache file beside the store
+    assert "0 superseded" in capsys.readouterr().out and len(llm.requests) == 1
 
 
 def test_default_adjudicator_needs_an_llm_and_the_switch(tmp_path: Path) -> None:
