@@ -17,7 +17,8 @@ It runs only when an LLM is configured (``GRAPHMEM_LLM_BASE_URL``, ``_MODEL``, `
 switched on: ``GRAPHMEM_LLM_ADJUDICATE=1``, ``Memory.reconsolidate(adjudicator=True)`` or ``graphmem
 reconsolidate --adjudicate``. Switching it on or off changes the run's mark, so the next run checks every
 fact again. At most ``GRAPHMEM_LLM_ADJUDICATE_MAX_PAIRS`` (200) pairs are sent per run, newest first; the
-report counts the rest as skipped, and their facts stay unmarked so the next run asks them. Answers are
+report counts the rest as skipped, and their facts stay unmarked so the next run asks them (while such a
+backlog lasts, each run checks its subjects again: multi-valued predicates give many pairs). Answers are
 cached by the two facts' content, in memory and in a JSON file (``GRAPHMEM_LLM_ADJUDICATE_CACHE``, else
 beside the store): a rerun asks nothing and changes nothing. On any failure (HTTP error, timeout,
 unreadable reply) the facts stay as the rules left them, to be asked on the next run; it warns once per

@@ -169,6 +169,19 @@ def test_the_older_value_said_again_later_is_no_conflict(memory: Memory, llm: Fa
     assert llm.requests == [] and links(memory) == set()
 
 
+def test_the_link_is_retracted_when_the_older_value_is_said_again(memory: Memory, llm: FakeLLM, tmp_path: Path) -> None:
+    ingest(memory, [TEA_THEN_COFFEE])
+    llm.judge = says_yes_to("coffee")
+    memory.reconsolidate(now=NOW, adjudicator=llm.adjudicator(tmp_path))
+    assert (TEA, COFFEE, RULE) in links(memory)
+    ingest(memory, [chat("c4", ("2024-09-01T10:00:00Z", "I like tea."))])
+    report = memory.reconsolidate(now=day("2025-02-01"), adjudicator=llm.adjudicator(tmp_path))
+    assert (report.reinstated, report.retracted, len(llm.requests)) == (1, 1, 1)
+    assert validity(memory, TEA) == (day("2023-01-10T10:00:00"), None, None)
+    assert links(memory) == {(BRILL, OSLO, "single_valued:residence")}
+    assert links(memory, active=False) == {(TEA, COFFEE, RULE)}
+
+
 @pytest.mark.parametrize(
     "replies",
     [
