@@ -135,6 +135,17 @@ class GraphStore(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class PropsWriter(Protocol):
+    """A store that also sets some properties of existing nodes in one batch (both backends do; a wrapper such
+    as the index's recording store may not, and callers then upsert whole nodes)."""
+
+    def set_props(self, namespace: str, updates: Sequence[tuple[str, Props]]) -> int:
+        """Set these properties of existing nodes, keeping the others; a None value removes one. Labels and
+        docs stay. Raises MissingNodeError if a node does not exist. Returns how many nodes were updated."""
+        ...
+
+
 # ---------------------------------------------------------------- validation shared by backends
 
 
@@ -172,7 +183,8 @@ def _check_value(key: str, value: object) -> PropValue:
     raise InvalidRecordError(f"property {key!r}: unsupported type {type(value).__name__}")
 
 
-def check_props(props: object, where: str) -> Props:
+def check_props(props: object, where: str, *, removals: bool = False) -> Props:
+    """Valid properties; None values are dropped (absent and None mean the same), or kept with ``removals``."""
     if not isinstance(props, dict):
         raise InvalidRecordError(f"{where}: props must be a dict, got {type(props).__name__}")
     clean: Props = {}
@@ -185,7 +197,7 @@ def check_props(props: object, where: str) -> Props:
             checked = _check_value(key, value)
         except InvalidRecordError as exc:
             raise InvalidRecordError(f"{where}: {exc}") from None
-        if checked is not None:  # absent and None mean the same in every store
+        if checked is not None or removals:  # absent and None mean the same in every store
             clean[key] = checked
     return clean
 
@@ -224,6 +236,20 @@ def checked_nodes(nodes: Sequence[Node]) -> list[Node]:
             clean = Node(clean.label, clean.id, clean.namespace, clean.props, tuple(sorted({*previous.docs, *docs})))
         out[key] = clean
     return list(out.values())
+
+
+def checked_updates(namespace: str, updates: Sequence[tuple[str, Props]]) -> list[tuple[str, Props]]:
+    """Validate a ``set_props`` batch (None values kept: they remove); a repeated id's updates apply in order."""
+    check_namespace(namespace)
+    out: dict[str, Props] = {}
+    for i, update in enumerate(updates):
+        if not isinstance(update, tuple | list) or len(update) != 2:
+            raise InvalidRecordError(f"update #{i}: expected a pair (node id, props), got {update!r}")
+        node_id, props = update
+        where = f"update #{i} ({node_id!r})"
+        check_id(node_id, "id", where)
+        out[node_id] = {**out.get(node_id, {}), **check_props(props, where, removals=True)}
+    return list(out.items())
 
 
 def checked_edges(edges: Sequence[Edge]) -> list[Edge]:

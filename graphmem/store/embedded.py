@@ -27,6 +27,7 @@ from graphmem.store.base import (
     check_namespace,
     checked_edges,
     checked_nodes,
+    checked_updates,
     missing_message,
 )
 
@@ -180,6 +181,23 @@ class EmbeddedStore:
                 "ON CONFLICT(namespace, source, type, target) DO UPDATE SET props = excluded.props",
                 [(e.namespace, e.source, e.type, e.target, encode_props(e.props)) for e in batch],
             )
+        return len(batch)
+
+    def set_props(self, namespace: str, updates: Sequence[tuple[str, Props]]) -> int:
+        batch = checked_updates(namespace, updates)
+        if not batch:
+            return 0
+        with self._write([namespace]) as conn:
+            before = conn.total_changes
+            # SQLite merges the JSON (RFC 7396: a null removes a key): the rest is neither read nor re-encoded.
+            conn.executemany(
+                "UPDATE nodes SET props = json_patch(props, ?) WHERE namespace=? AND id=?",
+                [(encode_props(props), namespace, node_id) for node_id, props in batch],
+            )
+            if conn.total_changes - before != len(batch):
+                ids = [node_id for node_id, _ in batch]
+                missing = sorted(set(ids) - self._existing(conn, namespace, ids))
+                raise MissingNodeError(f"no such nodes in namespace {namespace!r}: {missing[:10]}")
         return len(batch)
 
     @staticmethod

@@ -29,6 +29,7 @@ from graphmem.store.base import (
     check_namespace,
     checked_edges,
     checked_nodes,
+    checked_updates,
     missing_message,
 )
 
@@ -178,6 +179,20 @@ class Neo4jStore:
         if missing and missing["missing"]:
             raise MissingNodeError(missing_message(namespace, sorted(missing["missing"])))
         tx.run(cypher.load("store/upsert_edges"), namespace=namespace, type=edge_type, rows=list(rows)).consume()
+
+    def set_props(self, namespace: str, updates: Sequence[tuple[str, Props]]) -> int:
+        batch = checked_updates(namespace, updates)
+        for chunk in _batches(batch):
+            rows = [{"id": node_id, "props": props} for node_id, props in chunk]
+            self._write(lambda tx, r=rows: self._set_props_chunk(tx, namespace, r), [namespace])
+        return len(batch)
+
+    @staticmethod
+    def _set_props_chunk(tx: neo4j.ManagedTransaction, namespace: str, rows: list[dict[str, Any]]) -> None:
+        missing = tx.run(cypher.load("store/missing_nodes"), namespace=namespace, ids=[r["id"] for r in rows]).single()
+        if missing and missing["missing"]:
+            raise MissingNodeError(f"no such nodes in namespace {namespace!r}: {sorted(missing['missing'])[:10]}")
+        tx.run(cypher.load("store/set_props"), namespace=namespace, rows=rows).consume()
 
     def delete_document(self, namespace: str, document_id: str) -> DeleteResult:
         check_namespace(namespace)
