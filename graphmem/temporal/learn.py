@@ -24,17 +24,25 @@ def learn_single_valued(rows: Iterable[Row], value_kind: Callable[[str], str | N
     base = Rules(config)
     values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     same_date: dict[str, set[str]] = defaultdict(set)
-    seen: dict[tuple[str, str, datetime], set[str]] = defaultdict(set)
+    first: dict[tuple[str, str, datetime], str] = {}  # the first object said per (subject, predicate, date)
+    # Per predicate and per object, asked once: a run has millions of rows over far fewer of either.
+    eligible: dict[str, bool] = {}
+    valued: dict[str, bool] = {}
     for subject, predicate, obj, valid_from in rows:
-        slot = base.slot(predicate)
-        if slot is None or slot[2] or predicate in NEVER_SINGLE_VALUED or value_kind(obj) is None:
+        ok = eligible.get(predicate)
+        if ok is None:
+            slot = base.slot(predicate)
+            ok = eligible[predicate] = not (slot is None or slot[2] or predicate in NEVER_SINGLE_VALUED)
+        if not ok:
+            continue
+        has_value = valued.get(obj)
+        if has_value is None:
+            has_value = valued[obj] = value_kind(obj) is not None
+        if not has_value:
             continue
         values[predicate][subject].add(obj)
-        if valid_from is not None:
-            at = seen[(subject, predicate, valid_from)]
-            at.add(obj)
-            if len(at) > 1:
-                same_date[predicate].add(subject)
+        if valid_from is not None and first.setdefault((subject, predicate, valid_from), obj) != obj:
+            same_date[predicate].add(subject)
     learned = set()
     for predicate, by_subject in values.items():
         n = len(by_subject)

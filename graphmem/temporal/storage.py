@@ -13,18 +13,19 @@ from __future__ import annotations
 import gc
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
-from graphmem.graph import supersession_from_edge, to_node, write_records
+from graphmem.graph import fact_from_node, fact_patch, supersession_from_edge, to_node, write_records
 from graphmem.records import Fact, Supersession, utc_now
 from graphmem.store import GraphStore, Node
+from graphmem.store.base import Props, PropsWriter
 from graphmem.temporal.adjudicate import MARK, AdjudicationStats, Adjudicator, adjudicated_plan, conflict_units
 from graphmem.temporal.learn import learn_single_valued
-from graphmem.temporal.reconsolidate import EntityInfo, units_needed
+from graphmem.temporal.reconsolidate import EntityInfo, Plan, units_needed
 from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
 from graphmem.temporal.timeline import UnitInfo
 
@@ -64,9 +65,8 @@ class ReconsolidationReport:
         return asdict(self)
 
 
-@dataclass(frozen=True, slots=True)
-class _Row:
-    """What the scan keeps of each fact."""
+class _Row(NamedTuple):
+    """What the scan keeps of each fact (a tuple: a million are made per run)."""
 
     id: str
     subject_id: str
@@ -99,12 +99,6 @@ def _entity(node: Node) -> EntityInfo:
                       str(node.props.get("type", "THING")))  # fmt: skip
 
 
-def _fact(node: Node) -> Fact:
-    # Stored by graphmem, so valid: constructed without validation (reconsolidation reads many).
-    return Fact.model_construct(**{**node.props, "id": node.id, "namespace": node.namespace,
-                                   "document_ids": list(node.docs)})  # fmt: skip
-
-
 def _unit(node: Node) -> UnitInfo:
     when = node.props.get("timestamp") if node.label == "Turn" else node.props.get("date")
     return UnitInfo(node.id, when if isinstance(when, datetime) else None, str(node.props.get("text", "")),
@@ -119,6 +113,8 @@ def _read(store: GraphStore, namespace: str, ids: Iterable[str], size: int) -> I
 def _closure(rows: Sequence[_Row], dirty: Sequence[_Row], rules: Rules) -> tuple[set[str], set[str]]:
     """The facts to check: every fact of the dirty facts' subjects and of the posts (CEO of X) among them,
     repeated until closed, since a post's holders are other subjects. Returns (fact ids, subject ids)."""
+    if len(dirty) == len(rows):  # every fact (a full run): closed already
+        return {r.id for r in rows}, {r.subject_id for r in rows}
     by_subject: dict[str, list[_Row]] = defaultdict(list)
     by_post: dict[str, list[_Row]] = defaultdict(list)
     for row in rows:
@@ -205,7 +201,7 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
          report: ReconsolidationReport, adjudicator: Adjudicator | None = None) -> None:  # fmt: skip
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
-    facts = [_fact(nodes[i]) for i in sorted(work)]  # as read by the scan: nothing was written since
+    facts = [fact_from_node(nodes[i]) for i in sorted(work)]  # as read by the scan: nothing was written since
     wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
     entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
     unit_ids = units_needed(facts, rules, entities)
@@ -218,14 +214,35 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
     report.subjects, report.checked = len(subjects), result.checked
     report.merged, report.superseded = result.merged, result.superseded
     report.reinstated, report.retracted = result.reinstated, result.retracted
-    before = {f.id: f.provenance for f in facts}
-    batch = rules.config.write_batch
-    # A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only their node.
+    _write(store, namespace, result, {f.id: f.provenance for f in facts}, nodes, rules.config.write_batch)
+    report.facts_written, report.edges_written = len(result.facts), len(result.supersessions)
+
+
+def _write(store: GraphStore, namespace: str, result: Plan, before: Mapping[str, list[str]],
+           nodes: Mapping[str, Node], batch: int) -> None:  # fmt: skip
+    """Facts, then links. A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only
+    their node, and of it only the properties that changed when the store can set some (a node as the scan read
+    it: nothing was written since). Which ones changed is checked here, not assumed from the rules."""
     grown = [f for f in result.facts if f.provenance != before.get(f.id)]
+    kept = [f for f in result.facts if f.provenance == before.get(f.id)]
+    patches: list[tuple[str, Props]] = []
+    whole: list[Fact] = []
+    writer = store if isinstance(store, PropsWriter) else None
+    if writer is not None:
+        for fact in kept:
+            patch = fact_patch(nodes[fact.id], fact) if fact.id in nodes else None
+            if patch is None:
+                whole.append(fact)
+            elif patch:
+                patches.append((fact.id, patch))
+    else:
+        whole = kept
     for chunk in _chunks(grown, batch):
         write_records(store, chunk)
-    for chunk in _chunks([f for f in result.facts if f.provenance == before.get(f.id)], batch):
+    for chunk in _chunks(whole, batch):
         store.upsert_nodes([to_node(f) for f in chunk])
+    if writer is not None:
+        for patches_chunk in _chunks(patches, batch):
+            writer.set_props(namespace, patches_chunk)
     for chunk in _chunks(result.supersessions, batch):
         write_records(store, chunk)
-    report.facts_written, report.edges_written = len(result.facts), len(result.supersessions)
