@@ -11,10 +11,12 @@
   scores (min-max each, ``lexical_share`` of BM25). Reciprocal rank fusion of the ppr, dense and
   bm25 rankings was measured too and lost to it on every benchmark (see README).
 
-``as_of`` keeps only units dated at or before that time and walks only relations from facts valid then.
-``recency_weight`` (off at 0) multiplies each unit's final score by ``1 - w + w * strength``, its memory
-strength at ``as_of`` or now (``graphmem.temporal.strength``: it fades with the unit's age, more slowly when
-its facts are restated elsewhere).
+``as_of`` keeps only units dated at or before that time and walks only relations from facts valid then;
+without it, facts that reconsolidation retired (superseded) are left out of the walk and the seeds.
+``latest_first`` (on) puts, for first-person questions, a speaker's newest restatement of a topic above their
+older turn on it (``graphmem.retrieve.latest``). ``recency_weight`` (off at 0) multiplies each unit's final
+score by ``1 - w + w * strength``, its memory strength at ``as_of`` or now (``graphmem.temporal.strength``: it
+fades with the unit's age, more slowly when its facts are restated elsewhere).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ import numpy as np
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit, epoch_seconds
 from graphmem.retrieve.explain import seed_paths
+from graphmem.retrieve.latest import LatestStatements
 from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, unlinked_spans
 from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
@@ -61,6 +64,10 @@ class RetrievalConfig:
     explain_hops: int = 4  # longest seed → unit path an explanation looks for
     # in [0, 1]: score × (1 - w + w × memory strength), favouring recent and restated units (0: off)
     recency_weight: float = 0.0
+    # first-person questions: the asker's newest restatement goes just above their older turn on the topic
+    latest_first: bool = True
+    latest_window: int = 20  # only the order of this many best units may change
+    latest_cover: float = 0.5  # share of the older turn's query words a newer turn must contain to restate it
 
 
 @dataclass
@@ -102,6 +109,7 @@ class Retrieval:
     fallback: str | None = None  # why a graph mode answered like dense
     as_of: datetime | None = None
     milliseconds: float = 0.0
+    latest: list[dict[str, Any]] = field(default_factory=list)  # turns moved up as the newest on a topic
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready data: the query, the explanation and every hit with its provenance and path."""
@@ -109,11 +117,12 @@ class Retrieval:
                  "title": h.unit.title, "start": h.unit.start, "end": h.unit.end, "speaker": h.unit.speaker,
                  "timestamp": h.unit.timestamp, "text": h.unit.text, "path": h.path} for h in self.hits]  # fmt: skip
         return {"query": self.query, "mode": self.mode, "as_of": self.as_of, "seeds": self.seeds, "facts": self.facts,
-                "fallback": self.fallback, "milliseconds": round(self.milliseconds, 1), "hits": hits}  # fmt: skip
+                "fallback": self.fallback, "latest": self.latest, "milliseconds": round(self.milliseconds, 1),
+                "hits": hits}  # fmt: skip
 
     def explanation(self) -> dict[str, Any]:
         return {"mode": self.mode, "seeds": self.seeds, "facts": self.facts, "fallback": self.fallback,
-                "paths": {h.unit.id: h.path for h in self.hits if h.path}}  # fmt: skip
+                "latest": self.latest, "paths": {h.unit.id: h.path for h in self.hits if h.path}}  # fmt: skip
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -145,8 +154,10 @@ class Retriever:
         self.embedder = embedder
         self.config = config or RetrievalConfig()
         self.fact_filter = fact_filter  # an LLM's recognition memory (graphmem.retrieve.recognition), or None
-        self._graph = walk_graph(index, self.config.topic_weight)
-        self._solver = PageRankSolver(self._graph)  # prepared once: every query solves on it
+        # now: facts reconsolidation retired (expired_at set) neither seed nor carry the walk, as in facts()
+        retired = ~np.isnan(index.fact_expired_at)
+        self._current = ~retired if retired.any() else None
+        self._solver = PageRankSolver(walk_graph(index, self.config.topic_weight, self._current))  # every query
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
@@ -159,6 +170,7 @@ class Retriever:
         self._as_of_cache: tuple[float, PageRankSolver, np.ndarray, np.ndarray] | None = None
         self._unit_times: np.ndarray | None = None  # see unit_times()
         self._strength: UnitStrength | None = None  # built on the first query that weighs recency
+        self._latest: LatestStatements | None = None  # built on the first query, when latest_first is on
 
     # ------------------------------------------------------------------ first stage
 
@@ -234,7 +246,7 @@ class Retriever:
     def _at(self, as_of: datetime | None) -> tuple[PageRankSolver, np.ndarray | None, np.ndarray | None]:
         """The walk's solver, valid-fact mask and allowed-unit mask at ``as_of`` (cached for the last time asked)."""
         if as_of is None:
-            return self._solver, None, None
+            return self._solver, self._current, None
         t = epoch_seconds(as_of)
         if self._as_of_cache is None or self._as_of_cache[0] != t:
             index = self.index
@@ -340,6 +352,11 @@ class Retriever:
             scores = weigh(scores, self.unit_strength().at(as_of), self.config.recency_weight)
         if allowed is not None:
             scores = np.where(allowed, scores, -np.inf)
+        if self.config.latest_first:
+            scores, moves = self.latest_statements().apply(scores, query)
+            units = self.index.units
+            result.latest = [{"moved": units[m.moved].id, "above": units[m.above].id, "words": list(m.words)}
+                             for m in moves]  # fmt: skip
         top = [int(i) for i in top_rows(scores, k) if np.isfinite(scores[i])]
         seed_weights = {row: weight for row, (weight, _) in weights.items()}
         paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops, flow) if weights else {}
@@ -366,6 +383,13 @@ class Retriever:
         if self._strength is None or self._strength.key != (index.revision, index.n_units, len(index.facts)):
             self._strength = UnitStrength(index, times=self.unit_times())
         return self._strength
+
+    def latest_statements(self) -> LatestStatements:
+        """The turns' words, speakers and dates (read once per Retriever, see ``latest_first``)."""
+        if self._latest is None:
+            config = self.config
+            self._latest = LatestStatements(self.index, config.latest_window, config.latest_cover, self.unit_times())
+        return self._latest
 
     def retrieve(self, query: str, k: int = 5, mode: str = "ppr", as_of: datetime | None = None) -> list[Hit]:
         return self.search(query, k, mode, as_of).hits
