@@ -21,7 +21,8 @@ An optional LLM adjudicator, off by default, judges the conflicts the rules leav
 Modules: ``rules`` (the lists and ``ReconsolidationConfig``), ``timeline`` (statements and the slot
 walk), ``reconsolidate`` (the pure core: facts in, plan out), ``learn`` (single-valued predicates from
 the data), ``storage`` (the I/O edge over any GraphStore), ``queries`` (point-in-time reads),
-``adjudicate`` (the conflicts the rules leave open) and ``llm_adjudicator`` (the model that judges them).
+``adjudicate`` (the conflicts the rules leave open), ``llm_adjudicator`` (the model that judges them) and
+``strength`` (memory strength after MemoryBank's forgetting curve, for retrieval's ``recency_weight``).
 The same reads for Neo4j users are ``cypher/temporal/facts_as_of.cypher`` and ``entity_history.cypher``.
 """
 
