@@ -9,6 +9,8 @@ The rules, in the order they apply:
   posts such as CEO or mayor).
 - ``change_cue``: in a dialogue turn, a statement marked as a change ("now", "no longer", "moved to",
   ...) supersedes the speaker's older values of the same predicate, whatever the predicate.
+- ``quantity:<unit>``: a newer count or amount of the same unit under the same predicate ("read 220
+  pages" after "read 120 pages") supersedes the subject's older one.
 - ``negation``: "not_P(s, o)" and "P(s, o)" supersede each other, the later one winning.
 - ``end_verb``: "left X", "quit X", "divorced X", "broke up" end the subject's states held with X (or,
   with no such X, the whole family: "quit my job" ends the employer).
@@ -102,8 +104,15 @@ class _Facts:
     def place(self, fact: Fact) -> tuple[tuple[str, str, str], str, bool, str] | None:
         """(slot key, value, single-valued, rule) of a fact, or None when no slot tracks it."""
         slot = self.rules.slot(fact.predicate)
-        if slot is None or self.kind(fact.object_id, fact.object_name) is None:
+        if slot is None:
             return None
+        if self.kind(fact.object_id, fact.object_name) is None:
+            # a count or amount: the subject's newer one of the same unit, under the same predicate, replaces it
+            unit = self.rules.quantity_unit(fact.object_name) if slot[0] == "subject" else None
+            if unit is None:
+                return None
+            return (fact.subject_id, f"quantity:{fact.predicate}:{unit}", "quantity"), fact.object_id, True, \
+                f"quantity:{unit}"
         keyed, name, family = slot
         key, value = (fact.subject_id, fact.object_id) if keyed == "subject" else (fact.object_id, fact.subject_id)
         kind = self.kind(value, fact.object_name if keyed == "subject" else fact.subject_name)

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from graphmem.extract.dates import MONTHS, absolute_date
 
-RULES_VERSION = 1  # bump when a rule changes meaning: every fact is then checked again
+RULES_VERSION = 2  # bump when a rule changes meaning: every fact is then checked again
 
 # Predicates that hold one value per subject at a time, by family: a newer value of the family
 # supersedes an older one ("move_to Oslo" ends "live_in Brill").
@@ -74,6 +74,16 @@ LIGHT_VERBS = ("have", "get", "need", "want", "think", "know", "see", "say", "te
 GENERIC_CUE_PREDICATES = ("is_a",)
 # Words that make a cue sentence add a value rather than change one ("now I also drive a Tesla").
 ADDITIVE_CUES = (r"also", r"too", r"as well", r"still", r"another")
+# Counts and amounts: "I've read 120 pages" then "I've read 220 pages" (same verb, same unit) is one running
+# value that changed. The number comes first, as a digit or a word, perhaps ordinal ("my 5th project").
+NUMBER_WORDS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+                "fifteen", "twenty", "thirty", "forty", "fifty", "hundred", "thousand", "first", "second", "third",
+                "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "a dozen", "dozens of",
+                "half")  # fmt: skip
+APPROXIMATELY = ("about", "around", "over", "almost", "nearly", "roughly", "more than", "less than", "at least",
+                 "only", "just", "another")  # fmt: skip
+# Units too vague to make two counts rivals ("3 of them", "two different ones").
+VAGUE_UNITS = ("one", "ones", "other", "others", "thing", "things", "them", "lot", "bit", "couple")
 NEVER_SINGLE_VALUED = ("is_a",)  # categories a subject has many of at once
 GENERIC_TYPES = frozenset({"THING", "CONCEPT"})
 NUMERIC_TYPES = frozenset({"DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "PERCENT", "QUANTITY"})
@@ -94,6 +104,9 @@ class ReconsolidationConfig:
     not_a_change: str = NOT_A_CHANGE
     light_verbs: tuple[str, ...] = LIGHT_VERBS
     generic_cue_predicates: tuple[str, ...] = GENERIC_CUE_PREDICATES
+    # a newer count or amount of the same unit under the same predicate supersedes the subject's older one
+    quantities: bool = True
+    vague_units: tuple[str, ...] = VAGUE_UNITS
     # Learning single-valued predicates from the data: a predicate qualifies when at least
     # ``learn_min_subjects`` subjects use it, they have at most ``learn_max_values`` distinct values on
     # average, at least ``learn_min_changes`` of them have two, and at most a ``learn_max_same_date``
@@ -126,6 +139,10 @@ class Rules:
         self._cue = re.compile(r"\b(?:" + "|".join(config.change_cues) + r")\b", re.I)
         self._additive = re.compile(r"\b(?:" + "|".join(config.additive_cues) + r")\b", re.I)
         self._not_a_change = re.compile(config.not_a_change, re.I)
+        self._quantity = re.compile(
+            r"^(?:(?:" + "|".join(APPROXIMATELY) + r") )?(?:\d[\d,.]*(?:st|nd|rd|th)?|(?:"
+            + "|".join(NUMBER_WORDS) + r"))\b[ -]+(.*\S)$", re.I)  # fmt: skip
+        self._vague_units = frozenset(config.vague_units)
         self._heads: dict[str, str | None] = {}  # per predicate: lookups run for every fact
         self._slots: dict[str, tuple[str, str, bool] | None] = {}
 
@@ -140,6 +157,21 @@ class Rules:
         if predicate.split("_")[0] in self.config.light_verbs:
             return False
         return kind == "named" or predicate in self.config.generic_cue_predicates
+
+    def quantity_unit(self, name: str | None) -> str | None:
+        """The unit of a count or amount ("about 6 months" -> "month", "three tops" -> "top", "5th project" ->
+        "project"), or None when the name is no number of something (or quantities are off)."""
+        if not self.config.quantities or not name:
+            return None
+        match = self._quantity.match(name.strip())
+        if match is None:
+            return None
+        word = match.group(1).split()[-1].lower().strip(".,'")
+        if not word.isalpha() or word in self._vague_units:
+            return None
+        if len(word) > 4 and word.endswith("ies"):
+            return word[:-3] + "y"
+        return word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word
 
     def is_state(self, predicate: str) -> bool:
         """Whether an end verb can end this predicate (see STATE_SUFFIXES)."""

@@ -172,6 +172,20 @@ SCENARIOS = [
         doc("d1", "2019-01-01", "Lea Moe lives in a flat."), doc("d2", "2021-01-01", "Lea Moe lives in a house.")])],
         {("Lea Moe", "live_in", "flat"): ("2019-01-01", None, False),
          ("Lea Moe", "live_in", "house"): ("2021-01-01", None, False)}),
+    Scenario("a newer count of the same thing supersedes the older; counts of other things coexist", [Step([
+        chat("c1", ("2023-05-01", "I have read 120 pages of the novel. I own two bikes."),
+             ("2023-06-01", "I have read 220 pages of the novel. I own three cars."))])],
+        {(ME, "read", "120 pages"): ("2023-05-01", "2023-06-01", True),
+         (ME, "read", "220 pages"): ("2023-06-01", None, False),
+         (ME, "own", "two bikes"): ("2023-05-01", None, False), (ME, "own", "three cars"): ("2023-06-01", None, False)},
+        {((ME, "read", "120 pages"), (ME, "read", "220 pages"), "quantity:page")}),
+    Scenario("a duration restated, the older session ingested last", [
+        Step([chat("c1", ("2023-07-01", "I've been using my Fitbit for about 9 months."))]),
+        Step([chat("c2", ("2023-02-01", "I've been using my Fitbit for about 6 months."))])],
+        {(ME, "use_for", "about 6 months"): ("2023-02-01", "2023-07-01", True),
+         (ME, "use_for", "about 9 months"): ("2023-07-01", None, False),
+         (ME, "use", "Fitbit"): ("2023-02-01", None, False)},
+        {((ME, "use_for", "about 6 months"), (ME, "use_for", "about 9 months"), "quantity:month")}),
 ]  # fmt: skip
 
 
