@@ -25,7 +25,7 @@ import scipy.sparse as sp
 
 from graphmem.embed import Embedder
 from graphmem.resolve import normalise_key
-from graphmem.store import GraphStore
+from graphmem.store import Edge, GraphStore
 from graphmem.store.base import Props
 from graphmem.texts import statement_text, unit_text
 
@@ -86,6 +86,8 @@ class RetrievalIndex:
     # SYNONYM edges as stored: (source entity row, target entity row) and score; the graph takes the max per pair
     synonym_pairs: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     synonym_scores: np.ndarray = field(default_factory=_no_times)
+    # active SUPERSEDED_BY links as (retired fact row, row of the fact that replaced it)
+    supersessions: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     build_seconds: float = field(default=0.0, metadata={"cache": False})
     # how this index was obtained: "rebuild", "disk", "incremental", or "memory" (already current, nothing done)
     origin: str = field(default="rebuild", metadata={"cache": False})
@@ -134,6 +136,7 @@ class RetrievalIndex:
                 for (a, b), s in zip(self.synonym_pairs, self.synonym_scores, strict=True)
             },
             "name_to_entity": {key: entity[row] for key, row in self.name_to_entity.items()},
+            "supersessions": {(self.facts[int(a)][3], self.facts[int(b)][3]) for a, b in self.supersessions},
         }
 
     def vectors_by_id(self) -> dict[str, dict[str, np.ndarray]]:
@@ -273,6 +276,23 @@ def as_pairs(pairs: Iterable[tuple[int, int]]) -> np.ndarray:
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
 
+SUPERSEDED_BY = "SUPERSEDED_BY"
+
+
+def supersession_pairs(edges: Iterable[Edge], fact_row: dict[str, int],
+                       pairs: set[tuple[int, int]]) -> set[tuple[int, int]]:  # fmt: skip
+    """``pairs`` updated with SUPERSEDED_BY edges as fact rows: added while active, removed once retracted."""
+    for edge in edges:
+        a, b = fact_row.get(edge.source), fact_row.get(edge.target)
+        if a is None or b is None:
+            continue
+        if edge.props.get("retracted_at") is None:
+            pairs.add((a, b))
+        else:
+            pairs.discard((a, b))
+    return pairs
+
+
 # ---------------------------------------------------------------- the full build
 
 
@@ -316,6 +336,8 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
             kept.append(fact)
     synonym_pairs = as_pairs(synonyms.keys())
     synonym_scores = np.array([synonyms[(int(a), int(b))] for a, b in synonym_pairs], dtype=np.float64)
+    fact_row = {fact_id: i for i, (_, _, _, fact_id) in enumerate(facts)}
+    supersessions = supersession_pairs(store.iter_edges(namespace, SUPERSEDED_BY), fact_row, set())
     graph, mentions = assemble(len(units), len(entity_ids), as_pairs(mention_pairs), facts, synonym_pairs,
                                synonym_scores)  # fmt: skip
     entity_names = [r.name for r in rows]
@@ -341,6 +363,7 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         fact_provenance=[f.provenance for f in kept],
         synonym_pairs=synonym_pairs,
         synonym_scores=synonym_scores,
+        supersessions=as_pairs(supersessions),
         build_seconds=time.perf_counter() - started,
         origin="rebuild",
     )

@@ -257,6 +257,8 @@ def check_index(index: RetrievalIndex) -> None:
     rows += index.synonym_pairs.ravel().tolist()
     if not all(isinstance(r, int) and 0 <= r < n_entities for r in rows):
         raise ValueError("an entity row out of range")
+    if len(index.supersessions) and not (index.supersessions.min() >= 0 and index.supersessions.max() < n_facts):
+        raise ValueError("a supersession's fact row out of range")
 
 
 # ---------------------------------------------------------------- one current index per namespace

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from graphmem.index import (
+    SUPERSEDED_BY,
     UNIT_LABELS,
     EntityRow,
     FactRow,
@@ -33,6 +34,7 @@ from graphmem.index import (
     as_pairs,
     assemble,
     name_index,
+    supersession_pairs,
     unit_from_node,
 )
 from graphmem.store import Counts, DeleteResult, Edge, GraphStore, Node
@@ -214,6 +216,9 @@ def apply_delta(index: RetrievalIndex, delta: Delta, encode: Encode) -> Retrieva
             if a is not None and b is not None and a != b:
                 synonyms[(a, b)] = float(edge.props.get("score", 0.8))  # type: ignore[arg-type]
     synonym_pairs = as_pairs(synonyms)
+    superseded = {(int(a), int(b)) for a, b in index.supersessions}
+    supersessions = supersession_pairs((e for e in delta.edges.values() if e.type == SUPERSEDED_BY), fact_row,
+                                       superseded)  # fmt: skip
     synonym_scores = np.array([synonyms[(int(a), int(b))] for a, b in synonym_pairs], dtype=np.float64)
     old = index.mentions.tocoo()
     mention_pairs = np.unique(np.vstack([np.column_stack([old.row, old.col]), as_pairs(new_mentions)]), axis=0)
@@ -249,6 +254,7 @@ def apply_delta(index: RetrievalIndex, delta: Delta, encode: Encode) -> Retrieva
         fact_provenance=rows.provenance,
         synonym_pairs=synonym_pairs,
         synonym_scores=synonym_scores,
+        supersessions=as_pairs(supersessions),
         build_seconds=time.perf_counter() - started,
         origin="incremental",
     )

@@ -13,10 +13,11 @@
 
 ``as_of`` keeps only units dated at or before that time and walks only relations from facts valid then;
 without it, facts that reconsolidation retired (superseded) are left out of the walk and the seeds.
-``latest_first`` (on) puts, for first-person questions, a speaker's newest restatement of a topic above their
-older turn on it (``graphmem.retrieve.latest``). ``recency_weight`` (off at 0) multiplies each unit's final
-score by ``1 - w + w * strength``, its memory strength at ``as_of`` or now (``graphmem.temporal.strength``: it
-fades with the unit's age, more slowly when its facts are restated elsewhere).
+``latest_first`` (on) puts what replaced a retired fact, and for first-person questions a speaker's newest
+restatement of a topic, above the older unit it updates (``graphmem.retrieve.latest``). ``recency_weight``
+(off at 0) multiplies each unit's final score by ``1 - w + w * strength``, its memory strength at ``as_of``
+or now (``graphmem.temporal.strength``: it fades with the unit's age, more slowly when its facts are
+restated elsewhere).
 """
 
 from __future__ import annotations
@@ -355,8 +356,8 @@ class Retriever:
         if self.config.latest_first:
             scores, moves = self.latest_statements().apply(scores, query)
             units = self.index.units
-            result.latest = [{"moved": units[m.moved].id, "above": units[m.above].id, "words": list(m.words)}
-                             for m in moves]  # fmt: skip
+            result.latest = [{"moved": units[m.moved].id, "above": units[m.above].id, "why": m.why,
+                              "words": list(m.words)} for m in moves]  # fmt: skip
         top = [int(i) for i in top_rows(scores, k) if np.isfinite(scores[i])]
         seed_weights = {row: weight for row, (weight, _) in weights.items()}
         paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops, flow) if weights else {}

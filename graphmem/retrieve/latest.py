@@ -1,24 +1,24 @@
-"""Latest statement first: when the asker asks about themselves, their newest turn on the topic leads.
+"""Newest first: what replaced a fact, and the asker's newest restatement, rank above what they update.
 
-People restate what changed ("I've been using my Fitbit for 9 months now", months after "for 6 months"),
-and the older turn, from a session about that very topic, often matches the question better than the
-by-the-way update. For a question about the asker's own life a memory should put the newer one first;
-the reader still gets both.
+Two rules reorder the ``window`` best-ranked units; nothing leaves or enters the window, so recall at
+``window`` is unchanged, and each move is reported in the retrieval's explanation (``Retrieval.latest``).
 
-The rule, for dialogue turns only (units with a speaker and a date; passages are left alone), and only for
-questions in the first person ("I", "my", "me": the asker asking about themselves):
+1. *Supersedes* (any question, passages and turns alike): reconsolidation's SUPERSEDED_BY links say which
+   fact replaced which. A unit stating the replacement moves up to just above a better-ranked unit stating
+   the retired fact ("Ana moved to Oslo" above "Ana lives in Brill"). Without reconsolidation there are
+   no links and this rule does nothing.
 
-- the query's *words* are its content words (lower-cased, crudely singularised; function words and
-  question or time words such as "many", "currently" left out);
-- among the ``window`` best-ranked units, for each speaker: take their best-ranked turn B containing a
-  query word; their turns there dated after B that contain at least ``cover`` of the query words B
-  contains are its restatements, and the newest-dated of those move up to just above B, keeping their
-  own order.
+2. *Restates* (first-person questions, dialogue turns): people restate what changed ("I've been using my
+   Fitbit for 9 months now", months after "for 6 months"), and the older turn, from a session about that
+   very topic, often matches the question better than the by-the-way update. The query's *words* are its
+   content words (lower-cased, crudely singularised; function words and question or time words such as
+   "many", "currently" left out). For each speaker: take their best-ranked turn B containing a query word;
+   their turns in the window dated after B that contain at least ``cover`` of the query words B contains
+   restate it, and the newest-dated of those move up to just above B, keeping their own order.
 
-Nothing leaves or enters the window, so recall@window is unchanged; only the order inside it moves.
-Third-person questions ("When did Caroline ...?") are about events people told, not about the asker's
-current state, and keep their order: on LoCoMo, applying the rule to them cost a third of recall@1
-(README). Each move is reported (turn moved, turn it now precedes) in the retrieval's explanation.
+Only questions in the first person ("I", "my", "me": the asker about themselves) use the second rule.
+Third-person questions ("When did Caroline ...?") ask about events people told, not about the asker's
+current state: on LoCoMo, applying it to them cost a third of recall@1 (README).
 """
 
 from __future__ import annotations
@@ -85,6 +85,19 @@ class Move:
     moved: int  # unit row that moved up
     above: int  # unit row it now precedes
     words: tuple[str, ...]  # the query words the older turn contains, that the moved one restates
+    why: str = "restates"  # or "supersedes": it states a fact that replaced one the other states
+
+
+def successors(index: RetrievalIndex) -> dict[int, set[int]]:
+    """Per unit row: the units stating a fact that replaced one it states (reconsolidation's links)."""
+    row = {unit.id: i for i, unit in enumerate(index.units)}
+    out: dict[int, set[int]] = defaultdict(set)
+    for old, new in index.supersessions.tolist():
+        before = {row[u] for u in index.fact_provenance[old] if u in row}
+        after = {row[u] for u in index.fact_provenance[new] if u in row}
+        for unit in before - after:
+            out[unit] |= after - before
+    return out
 
 
 class LatestStatements:
@@ -98,6 +111,7 @@ class LatestStatements:
         self.times = times
         speakers: dict[str, int] = {}
         self.speaker = np.full(index.n_units, -1, dtype=np.int64)  # -1: not a dated turn
+        self.successors = successors(index)
         self.words: dict[int, frozenset[str]] = {}
         for i, unit in enumerate(index.units):
             if unit.speaker and not np.isnan(times[i]):
@@ -105,17 +119,19 @@ class LatestStatements:
                 self.words[i] = frozenset(content_words(unit.text))
 
     def apply(self, scores: np.ndarray, query: str) -> tuple[np.ndarray, list[Move]]:
-        """Scores with restatements moved just above the older turn they restate (the module docstring's
-        rule); -inf rows are not ranked and never move. The input is not modified."""
-        words = content_words(query)
-        if not words or not self.words or not first_person(query) or self.window <= 0:
+        """Scores with successors and restatements moved just above the older unit they replace or restate
+        (the module docstring's rules); -inf rows are not ranked and never move. The input is not modified."""
+        if self.window <= 0:
             return scores, []
-        order = np.argsort(-scores, kind="stable")[: self.window]
+        out, moves = self._supersessions(scores)
+        words = content_words(query)
+        if not words or not self.words or not first_person(query):
+            return out, moves
+        order = np.argsort(-out, kind="stable")[: self.window]
         per_speaker: dict[int, list[int]] = defaultdict(list)  # speaker -> turns naming a query word, best first
         for row in order.tolist():
-            if np.isfinite(scores[row]) and self.speaker[row] >= 0 and self.words[row] & words:
+            if np.isfinite(out[row]) and self.speaker[row] >= 0 and self.words[row] & words:
                 per_speaker[int(self.speaker[row])].append(row)
-        out, moves = scores, []
         for turns in per_speaker.values():
             best, later = turns[0], turns[1:]
             named = self.words[best] & words
@@ -131,4 +147,23 @@ class LatestStatements:
             for row in reversed(moving):  # worst first, each just above the last: their order is kept
                 floor = out[row] = np.nextafter(floor, np.inf)
             moves += [Move(row, best, tuple(sorted(named))) for row in moving]
+        return out, moves
+
+    def _supersessions(self, scores: np.ndarray) -> tuple[np.ndarray, list[Move]]:
+        """Within the window, the units stating what replaced a fact of a better-ranked unit move just above it."""
+        if not self.successors:
+            return scores, []
+        order = [r for r in np.argsort(-scores, kind="stable")[: self.window].tolist() if np.isfinite(scores[r])]
+        out, moves, moved = scores, [], set()
+        for rank, best in enumerate(order):
+            later = [r for r in order[rank + 1 :] if r in self.successors.get(best, ()) and r not in moved]
+            if not later:
+                continue
+            if out is scores:
+                out = np.array(scores, dtype=np.float64, copy=True)
+            floor = out[best]
+            for row in reversed(later):  # worst first, each just above the last: their order is kept
+                floor = out[row] = np.nextafter(floor, np.inf)
+            moved.update(later)
+            moves += [Move(row, best, (), "supersedes") for row in later]
         return out, moves

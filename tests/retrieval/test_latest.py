@@ -32,7 +32,8 @@ def test_words() -> None:
 def _latest(texts: list[tuple[str | None, str, str]], window: int = 20, cover: float = 0.5) -> LatestStatements:
     """A LatestStatements over units (speaker, date, text); only units are read from the index."""
     units = [Unit(f"u{i}", text, "d", speaker=speaker, timestamp=date) for i, (speaker, date, text) in enumerate(texts)]
-    index: Any = SimpleNamespace(units=units, n_units=len(units))
+    index: Any = SimpleNamespace(units=units, n_units=len(units), supersessions=np.zeros((0, 2), dtype=np.int64),
+                                 fact_provenance=[])  # fmt: skip
     return LatestStatements(index, window, cover)
 
 
@@ -103,7 +104,7 @@ def test_memory_retrieve_puts_the_restatement_first(tmp_path: Path, spacy_extrac
             result = latest.retrieve(question, k=5, mode=mode)
             ids = [h.unit.id for h in result.hits]
             assert ids.index(new) < ids.index(old), mode
-            assert {"moved": new, "above": old, "words": ["keep", "sneaker"]} in result.latest, mode
+            assert {"moved": new, "above": old, "why": "restates", "words": ["keep", "sneaker"]} in result.latest, mode
             assert result.hits[0].why["latest"] == result.latest and result.to_dict()["latest"] == result.latest
         in_march = latest.retrieve(question, k=5, mode="dense", as_of=datetime(2023, 3, 1, tzinfo=UTC))
         assert in_march.hits[0].unit.id == old and new not in {h.unit.id for h in in_march.hits}
