@@ -1,4 +1,4 @@
-"""Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history``."""
+"""Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
-from graphmem.records import Fact, Passage, Turn
+from graphmem.records import Community, Fact, Passage, Turn
 from graphmem.retrieve import MODES, Retrieval
 from graphmem.store import Counts, StoreError
 
@@ -80,6 +80,42 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     return 1 if report.errors and not (report.documents or report.dialogues) else 0
 
 
+def cmd_communities(args: argparse.Namespace) -> int:
+    with Memory(args.store, args.namespace, extract=False) as memory:
+        report = memory.build_communities(full=args.full) if args.rebuild or args.full else None
+        found = memory.communities()
+    if args.json:
+        shown = [c.model_dump(mode="json") for c in found if args.level is None or c.level == args.level]
+        print(json.dumps({"report": report, "communities": shown}, indent=2, default=str))
+        return 0
+    if report is not None:
+        changed = (
+            f"{len(report['created'])} created, {len(report['updated'])} updated, {len(report['deleted'])} deleted"
+        )
+        print(f"built: {report['communities']} communities ({changed}, {report['unchanged']} unchanged); "
+              f"{report['reclustered']} of {report['components']} components clustered, "
+              f"{report['isolated']} isolated entities in none")  # fmt: skip
+    if not found:
+        print("no communities: build them with --rebuild", file=sys.stderr)
+        return 1
+    levels = sorted({c.level for c in found})
+    print("levels: " + ", ".join(f"{lv}: {sum(c.level == lv for c in found)}" for lv in levels))
+    by_parent: dict[str | None, list[Community]] = {}
+    for community in found:
+        by_parent.setdefault(community.parent_id, []).append(community)
+
+    def show(community: Community, depth: int) -> None:
+        if args.level is None or community.level == args.level:
+            indent = "  " * (depth if args.level is None else 0)
+            print(f"{indent}[{community.level}] {community.size:>5}  {community.title}  ({community.id})")
+        for child in by_parent.get(community.id, []):
+            show(child, depth + 1)
+
+    for root in by_parent.get(None, [])[: args.limit]:
+        show(root, 0)
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     with Memory(args.store, args.namespace) as memory:
         print(f"{memory.store!r} namespace {memory.namespace!r} revision {memory.store.revision(memory.namespace)}")
@@ -106,6 +142,9 @@ def print_retrieval(result: Retrieval, width: int = 160) -> None:
         print("seeded by: " + ", ".join(f"{s['entity']} ({s['weight']:.3g}, {s['linked_by']})" for s in result.seeds))
     for fact in result.facts:
         print(f"  fact: {fact['subject']} —{fact['predicate']}→ {fact['object']} ({fact['score']:.2f})")
+    for community in getattr(result, "communities", []):  # global mode
+        print(f"  community: {community['score']:.3f} [{community['level']}] {community['title']}: "
+              f"{_short(community['summary'], width)}")  # fmt: skip
     if result.fallback:
         print(f"note: {result.fallback}")
     for hit in result.hits:
@@ -228,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", parents=[common], help="retrieve the passages that answer a question")
     ask.add_argument("question")
-    ask.add_argument("--mode", default="ppr", choices=MODES, help="ppr (default), hybrid, dense or bm25")
+    ask.add_argument("--mode", default="ppr", choices=[*MODES, "global"],
+                     help="ppr (default), hybrid, dense, bm25, or global (community summaries)")  # fmt: skip
     ask.add_argument("--k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print the hits and the explanation as JSON")
     ask.add_argument("--as-of", help="only what was dated and valid at this ISO date or time")
@@ -263,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("entity", help="an entity name or id")
     history.add_argument("--json", action="store_true")
     history.set_defaults(func=cmd_history)
+    comm = sub.add_parser("communities", parents=[common], help="the community hierarchy, with sizes and titles")
+    comm.add_argument("--level", type=int, help="only the communities of this level (0: the coarsest)")
+    comm.add_argument("--rebuild", action="store_true", help="(re)build first, clustering only what changed")
+    comm.add_argument("--full", action="store_true", help="(re)build first, clustering every component again")
+    comm.add_argument("--limit", type=int, default=50, help="top-level communities shown (largest first)")
+    comm.add_argument("--json", action="store_true")
+    comm.set_defaults(func=cmd_communities)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
     return parser

@@ -8,6 +8,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from graphmem.communities import CommunityConfig, read_communities, write_communities
+from graphmem.communities import plan as plan_communities
+from graphmem.communities.search import GlobalSearcher, summary_text
+from graphmem.communities.summary import default_summariser
 from graphmem.config import Settings
 from graphmem.embed import CachedEmbedder, Embedder
 from graphmem.extract.types import Extractor
@@ -15,7 +19,7 @@ from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
 from graphmem.index_cache import IndexCache
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport
-from graphmem.records import Fact, Record
+from graphmem.records import Community, Fact, Record
 from graphmem.retrieve import Retrieval, RetrievalConfig, Retriever
 from graphmem.retrieve.recognition import FactFilter, default_fact_filter
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
@@ -53,6 +57,7 @@ class Memory:
         self.retrieval_config = retrieval_config or RetrievalConfig()
         self._retrievers: dict[str, Retriever] = {}
         self._recognition: tuple[FactFilter | None] | None = None
+        self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
 
     @property
     def extractor(self) -> Extractor:
@@ -134,11 +139,15 @@ class Memory:
         document or dialogue, offsets, speaker, time) and why: the seed entities and their weights, the
         facts that seeded the walk and the graph path from a seed to each hit.
 
-        ``mode``: "ppr" (default), "hybrid", "dense" or "bm25". ``namespace`` searches another namespace
-        (retrieval never crosses namespaces). ``as_of`` keeps only units dated at or before that time and
-        walks only the relations of facts valid then.
+        ``mode``: "ppr" (default), "hybrid", "dense" or "bm25"; or "global", which ranks the community
+        summaries (see ``build_communities``) and returns the ``k`` best in ``.communities``, with their
+        supporting passages as hits. ``namespace`` searches another namespace (retrieval never crosses
+        namespaces). ``as_of`` keeps only units dated at or before that time and walks only the relations
+        of facts valid then.
         """
         index = self.index(namespace)
+        if mode == "global":
+            return self._global_searcher(index).search(query, k=k, as_of=as_of)
         cached = self._retrievers.get(index.namespace)
         if cached is None or cached.index is not index:
             cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
@@ -150,6 +159,55 @@ class Memory:
         if self._recognition is None:
             self._recognition = (default_fact_filter(),)
         return self._recognition[0]
+
+    def _global_searcher(self, index: RetrievalIndex) -> GlobalSearcher:
+        revision = self.store.revision(index.namespace)
+        cached = self._global.get(index.namespace)
+        if cached is None or cached[0] != revision or cached[1].index is not index:
+            communities = read_communities(self.store, index.namespace)
+            searcher = GlobalSearcher(communities, index, self.embedder, query_embedder(self.embedder))
+            self._global[index.namespace] = cached = (revision, searcher)
+        return cached[1]
+
+    # ------------------------------------------------------------------ communities
+
+    def build_communities(self, *, full: bool = False, config: CommunityConfig | None = None,
+                          llm: bool | None = None) -> dict[str, Any]:  # fmt: skip
+        """Cluster the entity graph (graphmem.communities) and store the communities, with their summaries.
+
+        Incremental: only the connected components that changed since the last run are clustered again;
+        ``full`` re-clusters every one. Ids stay stable (matched by member overlap). ``llm``: summaries
+        by the configured LLM (None: when GRAPHMEM_LLM_* is set; False: extractive only). Returns a
+        report: counts per level, what was created, updated and deleted, and the seconds each step took.
+        """
+        index = self.index()
+        previous = read_communities(self.store, self.namespace)
+        summariser = default_summariser() if llm is not False else None
+        if llm and summariser is None:
+            raise ValueError("llm=True needs an LLM: set GRAPHMEM_LLM_BASE_URL and GRAPHMEM_LLM_MODEL")
+        result = plan_communities(index, previous, config, full=full, summariser=summariser)
+        # Through the index's writer: the index follows the writes (a deletion makes its next use a rebuild).
+        self._indexes.watch(self.namespace)
+        failed = True
+        try:
+            written = write_communities(self._indexes.writer, self.namespace, result.records, previous)
+            failed = False
+        finally:
+            self._indexes.update(self.namespace, failed=failed)
+        fresh = {*written.created, *written.updated}  # embedded now, so the first global query finds them cached
+        self.embedder.encode([summary_text(c) for c in result.records if c.id in fresh] or ["-"])
+        levels: dict[int, int] = {}
+        for community in result.records:
+            levels[community.level] = levels.get(community.level, 0) + 1
+        return {"namespace": self.namespace, "communities": len(result.records), "levels": levels,
+                "components": result.components, "reclustered": result.reclustered,
+                "isolated": len(result.isolated), "created": written.created, "updated": written.updated,
+                "deleted": written.deleted, "unchanged": written.unchanged, "seconds": result.seconds}  # fmt: skip
+
+    def communities(self, level: int | None = None) -> list[Community]:
+        """The stored communities (of one level, or all), coarsest level first, largest first."""
+        found = [c for c in read_communities(self.store, self.namespace) if level is None or c.level == level]
+        return sorted(found, key=lambda c: (c.level, -c.size, c.id))
 
     def counts(self) -> Counts:
         return self.store.counts(self.namespace)

@@ -183,13 +183,26 @@ class Hyperedge(Statement):
 
 
 class Community(Record):
+    """A cluster of entities at one level of the hierarchy (graphmem.communities); level 0 is the coarsest.
+
+    ``member_ids`` are its entities (each also has an IN_COMMUNITY edge to it), ``fact_ids`` the top facts
+    joining them and ``passage_ids`` the passages and turns those facts come from. ``component`` digests the
+    connected component it was clustered from, so that a later run re-clusters only components that changed.
+    """
+
     LABEL: ClassVar[str] = "Community"
 
     level: Annotated[int, Field(ge=0)]
     parent_id: RecordId | None = None
+    child_ids: list[RecordId] = Field(default_factory=list)
+    size: Annotated[int, Field(ge=0)] = 0
     member_ids: list[RecordId] = Field(default_factory=list)
+    fact_ids: list[RecordId] = Field(default_factory=list)
+    passage_ids: list[RecordId] = Field(default_factory=list)
     title: Name | None = None
     summary: Text = ""
+    summary_by: Annotated[str, StringConstraints(max_length=32)] = "extractive"
+    component: Annotated[str, StringConstraints(max_length=128)] | None = None
 
 
 class Mention(BaseModel):
