@@ -208,10 +208,6 @@ def fact_from_node(node: Node) -> Fact:
     return fact
 
 
-def _same(a: object, b: object) -> bool:
-    return a is b or (type(a) is type(b) and a == b)
-
-
 def fact_patch(node: Node, fact: Fact) -> dict[str, Any] | None:
     """The properties to set on ``node`` (None: to remove) so that it stores ``fact``, as ``to_node(fact)``
     would; None when only a whole write will do (other documents, or properties a Fact does not have)."""
@@ -221,4 +217,9 @@ def fact_patch(node: Node, fact: Fact) -> dict[str, Any] | None:
         return None
     if not set(values["document_ids"]) <= set(node.docs):
         return None
-    return {key: values.get(key) for key in _FACT_PROPS if not _same(values.get(key), props.get(key))}
+    patch = {}
+    for key in _FACT_PROPS:  # most values are the very objects read (fact_from_node shares them)
+        value, stored = values.get(key), props.get(key)
+        if value is not stored and (type(value) is not type(stored) or value != stored):
+            patch[key] = value
+    return patch

@@ -242,13 +242,21 @@ def checked_updates(namespace: str, updates: Sequence[tuple[str, Props]]) -> lis
     """Validate a ``set_props`` batch (None values kept: they remove); a repeated id's updates apply in order."""
     check_namespace(namespace)
     out: dict[str, Props] = {}
+    shared: dict[int, Props] = {}  # one props dict given for many nodes is checked once (and stays one object)
     for i, update in enumerate(updates):
         if not isinstance(update, tuple | list) or len(update) != 2:
             raise InvalidRecordError(f"update #{i}: expected a pair (node id, props), got {update!r}")
         node_id, props = update
-        where = f"update #{i} ({node_id!r})"
-        check_id(node_id, "id", where)
-        out[node_id] = {**out.get(node_id, {}), **check_props(props, where, removals=True)}
+        if not isinstance(node_id, str) or not 0 < len(node_id) <= MAX_ID_CHARS:
+            check_id(node_id, "id", f"update #{i}")  # raises, saying why
+        clean = shared.get(id(props))
+        if clean is None:
+            try:
+                clean = shared[id(props)] = check_props(props, "", removals=True)
+            except InvalidRecordError as exc:  # the update is named only when it fails: a batch may hold millions
+                raise InvalidRecordError(f"update #{i} ({node_id!r}){exc}") from None
+        previous = out.get(node_id)
+        out[node_id] = clean if previous is None else {**previous, **clean}
     return list(out.items())
 
 

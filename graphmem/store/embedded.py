@@ -53,14 +53,18 @@ CREATE TABLE IF NOT EXISTS revisions (namespace TEXT PRIMARY KEY, revision INTEG
 """
 
 
-def _encode_value(value: object) -> object:
+def _tag(value: object) -> object:
     if isinstance(value, datetime):
         return {"$dt": value.isoformat()}
-    return value
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# Datetimes reach ``default`` (the C encoder's hook), so other values cost no Python call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_tag)
 
 
 def encode_props(props: Props) -> str:
-    return json.dumps({k: _encode_value(v) for k, v in props.items()}, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(props)
 
 
 def decode_props(text: str) -> Props:
@@ -190,9 +194,10 @@ class EmbeddedStore:
         with self._write([namespace]) as conn:
             before = conn.total_changes
             # SQLite merges the JSON (RFC 7396: a null removes a key): the rest is neither read nor re-encoded.
+            encoded: dict[int, str] = {}  # props shared by many nodes are encoded once
             conn.executemany(
                 "UPDATE nodes SET props = json_patch(props, ?) WHERE namespace=? AND id=?",
-                [(encode_props(props), namespace, node_id) for node_id, props in batch],
+                [(encoded.get(id(p)) or encoded.setdefault(id(p), encode_props(p)), namespace, i) for i, p in batch],
             )
             if conn.total_changes - before != len(batch):
                 ids = [node_id for node_id, _ in batch]

@@ -30,6 +30,7 @@ from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
 from graphmem.temporal.timeline import UnitInfo
 
 T = TypeVar("T")
+_PLAN_BATCH = 20_000  # facts per plan, whole components: memory stays bounded and the working set small
 
 
 @dataclass
@@ -201,21 +202,72 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
          report: ReconsolidationReport, adjudicator: Adjudicator | None = None) -> None:  # fmt: skip
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
-    facts = [fact_from_node(nodes[i]) for i in sorted(work)]  # as read by the scan: nothing was written since
-    wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
-    entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
-    unit_ids = units_needed(facts, rules, entities)
-    if adjudicator is not None:  # its pairs need their restatements' dates
-        unit_ids |= conflict_units(facts, rules, entities)
+    report.subjects = len(subjects)
+    # The adjudicator caps the pairs it asks per run, newest first: it must see the plan of every fact at once.
+    batches = [sorted(work)] if adjudicator is not None else _batches(rows, work, rules, _PLAN_BATCH)
+    planned: list[list[Fact]] = []
+    unit_ids: set[str] = set()
+    for ids in batches:
+        facts = [fact_from_node(nodes[i]) for i in ids]  # as read by the scan: nothing was written since
+        wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
+        entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
+        unit_ids |= units_needed(facts, rules, entities)
+        if adjudicator is not None:  # its pairs need their restatements' dates
+            unit_ids |= conflict_units(facts, rules, entities)
+        planned.append(facts)
+    # Every batch reads the units any batch needs, as one plan of all the facts would.
     units = {node.id: _unit(node) for node in _read(store, namespace, unit_ids, size)}
-    existing = [e for e in edges if e.fact_id in work]
-    result, report.adjudication = adjudicated_plan(adjudicator, facts, units=units, entities=entities,
-                                                   existing=existing, rules=rules, now=now, digest=digest)  # fmt: skip
-    report.subjects, report.checked = len(subjects), result.checked
-    report.merged, report.superseded = result.merged, result.superseded
-    report.reinstated, report.retracted = result.reinstated, result.retracted
-    _write(store, namespace, result, {f.id: f.provenance for f in facts}, nodes, rules.config.write_batch)
-    report.facts_written, report.edges_written = len(result.facts), len(result.supersessions)
+    leaving: dict[str, list[Supersession]] = defaultdict(list)
+    for edge in edges:
+        leaving[edge.fact_id].append(edge)
+    for k, facts in enumerate(planned):
+        existing = [e for f in facts for e in leaving.get(f.id, ())]
+        result, stats = adjudicated_plan(adjudicator, facts, units=units, entities=entities, existing=existing,
+                                         rules=rules, now=now, digest=digest)  # fmt: skip
+        report.adjudication = stats
+        report.checked += result.checked
+        report.merged += result.merged
+        report.superseded += result.superseded
+        report.reinstated += result.reinstated
+        report.retracted += result.retracted
+        report.facts_written += len(result.facts)
+        report.edges_written += len(result.supersessions)
+        _write(store, namespace, result, {f.id: f.provenance for f in facts}, nodes, rules.config.write_batch)
+        planned[k] = []  # done: its records can go
+
+
+def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> list[list[str]]:
+    """The facts to check in batches of about ``size``, each made of whole components (the facts of subjects
+    joined by the posts they hold, as ``_closure`` follows them): no rule looks across components, so the plans
+    of the batches are the plan of all the facts, in a fraction of the memory."""
+    parent: dict[str, str] = {}
+
+    def root(subject: str) -> str:
+        while (up := parent.get(subject, subject)) != subject:
+            parent[subject] = parent.get(up, up)  # halve the path
+            subject = up
+        return subject
+
+    holder: dict[str, str] = {}
+    by_subject: dict[str, list[str]] = defaultdict(list)
+    for row in rows:
+        if row.id in work:
+            by_subject[row.subject_id].append(row.id)
+            if row.predicate in rules.object_family:
+                a, b = root(holder.setdefault(row.object_id, row.subject_id)), root(row.subject_id)
+                if a != b:
+                    parent[max(a, b)] = min(a, b)
+    components: dict[str, list[str]] = defaultdict(list)
+    for subject in sorted(by_subject):
+        components[root(subject)] += by_subject[subject]
+    out: list[list[str]] = []
+    batch: list[str] = []
+    for ids in components.values():
+        batch += ids
+        if len(batch) >= size:
+            out.append(sorted(batch))
+            batch = []
+    return [*out, sorted(batch)] if batch else out
 
 
 def _write(store: GraphStore, namespace: str, result: Plan, before: Mapping[str, list[str]],
@@ -228,13 +280,14 @@ def _write(store: GraphStore, namespace: str, result: Plan, before: Mapping[str,
     patches: list[tuple[str, Props]] = []
     whole: list[Fact] = []
     writer = store if isinstance(store, PropsWriter) else None
+    alike: dict[tuple[object, ...], Props] = {}
     if writer is not None:
         for fact in kept:
             patch = fact_patch(nodes[fact.id], fact) if fact.id in nodes else None
             if patch is None:
                 whole.append(fact)
             elif patch:
-                patches.append((fact.id, patch))
+                patches.append((fact.id, _one_of(patch, alike)))
     else:
         whole = kept
     for chunk in _chunks(grown, batch):
@@ -246,3 +299,10 @@ def _write(store: GraphStore, namespace: str, result: Plan, before: Mapping[str,
             writer.set_props(namespace, patches_chunk)
     for chunk in _chunks(result.supersessions, batch):
         write_records(store, chunk)
+
+
+def _one_of(patch: Props, alike: dict[tuple[object, ...], Props]) -> Props:
+    """One dict for equal patches (most are the run's mark alone): the store checks and encodes it once."""
+    if any(isinstance(value, list) for value in patch.values()):
+        return patch
+    return alike.setdefault(tuple(patch.items()), patch)

@@ -80,17 +80,19 @@ def fact_time(fact: Fact, units: Mapping[str, UnitInfo], is_change: Callable[[st
             end = stated[1]
     if start is None:
         return FactTime(None, end, ())
-    by_date: dict[datetime, tuple[set[str], list[bool]]] = defaultdict(lambda: (set(), [False]))
+    if not read:  # no unit given: said once, at its start, by all its provenance (the common case in a full run)
+        return FactTime(start, end, (Said(start, tuple(sorted(set(fact.provenance)))),))
+    by_date: dict[datetime, set[str]] = {}
+    cues: set[datetime] = set()
     for date, unit_id, has_cue in read:
         when = start if date is None or date <= start or end is not None else date
-        units_at, cue_at = by_date[when]
-        units_at.add(unit_id)
-        cue_at[0] = cue_at[0] or has_cue
+        by_date.setdefault(when, set()).add(unit_id)
+        if has_cue:
+            cues.add(when)
     if start not in by_date:  # "since 2015", said in 2022: the first statement is its start, by the earliest unit
         earliest = min((d for d, _, _ in read if d is not None), default=None)
-        first = [u for d, u, _ in read if d == earliest] if read else fact.provenance  # no unit read: all of them
-        by_date[start][0].update(first)
-    said = tuple(Said(d, tuple(sorted(u)), c[0]) for d, (u, c) in sorted(by_date.items()))
+        by_date[start] = {u for d, u, _ in read if d == earliest}
+    said = tuple(Said(d, tuple(sorted(by_date[d])), d in cues) for d in sorted(by_date))
     return FactTime(start, end, said)
 
 
