@@ -197,6 +197,9 @@ def read_key(path: Path) -> dict[str, Any] | None:
         return None
 
 
+_WARNED: set[str] = set()
+
+
 def key_matches(found: dict[str, Any] | None, expected: CacheKey, *, counts: bool = True) -> bool:
     if found is None:
         return False
@@ -204,8 +207,10 @@ def key_matches(found: dict[str, Any] | None, expected: CacheKey, *, counts: boo
     if not counts:
         wanted.pop("counts")
     if found.get("format") != wanted["format"] or found.get("model") != wanted["model"]:
-        log.warning("ignoring the index cache for %r: it was written by another format or embedding model",
-                    expected.namespace)  # fmt: skip
+        if expected.namespace not in _WARNED:  # once per namespace: several look-ups meet the same old file
+            _WARNED.add(expected.namespace)
+            log.warning("ignoring the index cache for %r: it was written by another format or embedding model",
+                        expected.namespace)  # fmt: skip
         return False
     return all(found.get(k) == v for k, v in wanted.items())
 
