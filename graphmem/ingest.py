@@ -54,6 +54,7 @@ class IngestReport:
     facts: int = 0
     hyperedges: int = 0
     synonyms: int = 0
+    entity_ids: list[str] = field(default_factory=list)  # the entities this run created, in order
     nodes_written: int = 0
     edges_written: int = 0
     quarantined: list[Quarantined] = field(default_factory=list)
@@ -77,6 +78,8 @@ class IngestConfig:
     extraction_workers: int = 2  # spaCy worker processes, one per core (0: parse in the main process)
     parallel_min_words: int = 40_000  # smaller inputs are parsed in-process: a worker takes seconds to start
     resolution: ResolutionConfig = field(default_factory=ResolutionConfig)
+    # False leaves synonym edges to a later call of Ingestor.link_synonyms (the Dagster pipeline's own stage)
+    link_synonyms: bool = True
 
 
 Source = tuple[str, DocumentInput | DialogueInput]
@@ -255,16 +258,7 @@ class Ingestor:
         report.edges_written += edges
 
     def _passage_inputs(self, units: Sequence[Passage | Turn], roots: Sequence[Record]) -> list[PassageInput]:
-        participants = {r.id: tuple(r.participants) for r in roots if isinstance(r, Dialogue)}
-        out = []
-        for unit in units:
-            if isinstance(unit, Passage):
-                out.append(PassageInput(unit.id, unit.text, title=unit.title, date=unit.date))
-            else:
-                listeners = tuple(p for p in participants.get(unit.dialogue_id, ()) if p != unit.speaker)
-                out.append(PassageInput(unit.id, unit.text, date=unit.timestamp, speaker=unit.speaker,
-                                        listeners=listeners))  # fmt: skip
-        return out
+        return passage_inputs(units, roots)
 
     def _entity_index(self) -> EntityIndex:
         if self._index is None:
@@ -288,6 +282,7 @@ class Ingestor:
         resolved: Resolved = self._timed(report, "resolve", lambda: self._merge_stored(
             resolve_batch(index, extractions, meta, self.namespace)))  # fmt: skip
         report.entities += len(resolved.new_entity_ids)
+        report.entity_ids += resolved.new_entity_ids
         report.facts += len(resolved.facts)
         report.hyperedges += len(resolved.hyperedges)
         return resolved
@@ -315,6 +310,12 @@ class Ingestor:
         if self.embedder is None:
             return
         self._encode([fact_text(f) for f in resolved.facts], report)
+        if self.config.link_synonyms:
+            self.link_synonyms(resolved.new_entity_ids, report)
+
+    def link_synonyms(self, new_entity_ids: Sequence[str], report: IngestReport) -> int:
+        """Write synonym edges from these (newly written) entities to every stored one; returns how many."""
+        assert self.embedder is not None, "synonym edges need an embedder"
         index = self._entity_index()
         linkable = [k for k in index.by_key.values() if k.type not in _NO_SYNONYM_TYPES
                     and len(k.name) >= self.config.resolution.synonym_min_chars]  # fmt: skip
@@ -325,12 +326,27 @@ class Ingestor:
                 self._vector_row[k.id] = len(self._vector_ids)
                 self._vector_ids.append(k.id)
             self._matrix = vectors if self._matrix is None else np.vstack([self._matrix, vectors])
-        new_ids = [i for i in resolved.new_entity_ids if i in self._vector_row]
+        new_ids = [i for i in new_entity_ids if i in self._vector_row]
         if not new_ids or self._matrix is None:
-            return
+            return 0
         matrix = self._matrix
         synonyms = self._timed(report, "synonyms", lambda: synonym_edges(
             new_ids, matrix[[self._vector_row[i] for i in new_ids]], self._vector_ids, matrix, self.namespace,
             self.config.resolution))  # fmt: skip
         self._write(report, synonyms)
         report.synonyms += len(synonyms)
+        return len(synonyms)
+
+
+def passage_inputs(units: Sequence[Passage | Turn], roots: Sequence[Record]) -> list[PassageInput]:
+    """What the extractor reads of each passage or turn; ``roots`` are the dialogues that name the listeners."""
+    participants = {r.id: tuple(r.participants) for r in roots if isinstance(r, Dialogue)}
+    out = []
+    for unit in units:
+        if isinstance(unit, Passage):
+            out.append(PassageInput(unit.id, unit.text, title=unit.title, date=unit.date))
+        else:
+            listeners = tuple(p for p in participants.get(unit.dialogue_id, ()) if p != unit.speaker)
+            out.append(PassageInput(unit.id, unit.text, date=unit.timestamp, speaker=unit.speaker,
+                                    listeners=listeners))  # fmt: skip
+    return out
