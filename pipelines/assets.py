@@ -21,8 +21,7 @@ from pipelines.resources import EmbedderResource, ExtractorResource, GraphStoreR
 from pipelines.retries import transient_retries
 
 SOURCE_FILES = dg.DynamicPartitionsDefinition(name="source_files")
-INGESTION = "ingestion"
-MEMORY = "memory"
+GROUP = "graphmem"  # one group: the asset graph page shows the whole pipeline
 # Writers of one store take turns: the pool's limit is set in the instance (docker/dagster.yaml).
 STORE_POOL = "graphmem_store"
 
@@ -45,7 +44,7 @@ def _ingest_metadata(report: IngestReport, revision: int, started: float) -> dic
             "seconds": round(time.perf_counter() - started, 3)}  # fmt: skip
 
 
-@dg.asset(partitions_def=SOURCE_FILES, group_name=INGESTION, kinds={"file"})
+@dg.asset(partitions_def=SOURCE_FILES, group_name=GROUP, kinds={"file"})
 def source_file(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.Output[SourceBatch]:
     """One file of the inbox, read into documents or dialogues; malformed records are quarantined."""
     started = time.perf_counter()
@@ -61,7 +60,7 @@ def source_file(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
         "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
 
 
-@dg.asset(partitions_def=SOURCE_FILES, group_name=INGESTION, kinds={"python"})
+@dg.asset(partitions_def=SOURCE_FILES, group_name=GROUP, kinds={"python"})
 def passages(context: dg.AssetExecutionContext, source_file: SourceBatch,
              graph_store: GraphStoreResource) -> dg.Output[list[SourceRecords]]:  # fmt: skip
     """Passages and turns of the file's new or changed documents and dialogues (unchanged ones are skipped)."""
@@ -75,7 +74,7 @@ def passages(context: dg.AssetExecutionContext, source_file: SourceBatch,
         "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
 
 
-@dg.asset(partitions_def=SOURCE_FILES, group_name=INGESTION, kinds={"spacy"})
+@dg.asset(partitions_def=SOURCE_FILES, group_name=GROUP, kinds={"spacy"})
 def extractions(context: dg.AssetExecutionContext, passages: list[SourceRecords],
                 extractor: ExtractorResource) -> dg.Output[list[PassageExtraction]]:  # fmt: skip
     """Entities, triples and hyperedges of every passage and turn (spaCy, or the LLM endpoint when configured)."""
@@ -88,7 +87,7 @@ def extractions(context: dg.AssetExecutionContext, passages: list[SourceRecords]
         "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
 
 
-@dg.asset(partitions_def=SOURCE_FILES, group_name=INGESTION, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
+@dg.asset(partitions_def=SOURCE_FILES, group_name=GROUP, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
 def graph(context: dg.AssetExecutionContext, passages: list[SourceRecords], extractions: list[PassageExtraction],
           graph_store: GraphStoreResource, embedder: EmbedderResource) -> dg.Output[list[str]]:  # fmt: skip
     """Entities, facts and hyperedges resolved and upserted with the passages (an older version is replaced).
@@ -102,7 +101,7 @@ def graph(context: dg.AssetExecutionContext, passages: list[SourceRecords], extr
     return dg.Output(report.entity_ids, metadata=_ingest_metadata(report, revision, started))
 
 
-@dg.asset(partitions_def=SOURCE_FILES, group_name=INGESTION, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
+@dg.asset(partitions_def=SOURCE_FILES, group_name=GROUP, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
 def synonym_edges(context: dg.AssetExecutionContext, graph: list[str], graph_store: GraphStoreResource,
                   embedder: EmbedderResource) -> dg.MaterializeResult:  # fmt: skip
     """SYNONYM edges from the file's new entities to every entity whose name embeds close to theirs."""
@@ -116,7 +115,7 @@ def synonym_edges(context: dg.AssetExecutionContext, graph: list[str], graph_sto
                                           "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
 
 
-@dg.asset(deps=[synonym_edges], group_name=MEMORY, kinds={"numpy"}, pool=STORE_POOL)
+@dg.asset(deps=[synonym_edges], group_name=GROUP, kinds={"numpy"}, pool=STORE_POOL)
 def retrieval_index(context: dg.AssetExecutionContext, graph_store: GraphStoreResource,
                     embedder: EmbedderResource) -> dg.MaterializeResult:  # fmt: skip
     """The namespace's retrieval index (sparse graph and embeddings), brought up to date and cached on disk."""
@@ -129,7 +128,7 @@ def retrieval_index(context: dg.AssetExecutionContext, graph_store: GraphStoreRe
         "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
 
 
-@dg.asset(deps=[retrieval_index], group_name=MEMORY, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
+@dg.asset(deps=[retrieval_index], group_name=GROUP, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
 def reconsolidated_facts(context: dg.AssetExecutionContext, graph_store: GraphStoreResource,
                          embedder: EmbedderResource) -> dg.MaterializeResult:  # fmt: skip
     """Facts that newer ones replaced are retired (graphmem.temporal); the retrieval index follows."""
