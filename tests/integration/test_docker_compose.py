@@ -156,6 +156,12 @@ def test_dagster_services(compose: dict[str, Any], name: str) -> None:
         "GRAPHMEM_NEO4J_URI": "bolt://neo4j:7687",
         "GRAPHMEM_NEO4J_USER": "neo4j",
         "GRAPHMEM_NEO4J_PASSWORD": "${GRAPHMEM_NEO4J_PASSWORD:-graphmem-dev}",
+        "GRAPHMEM_NAMESPACE": "${GRAPHMEM_NAMESPACE:-default}",
+        "GRAPHMEM_INBOX": "/opt/graphmem/inbox",
+        "GRAPHMEM_EMBED_CACHE": f"{DAGSTER_HOME}/graphmem/embeddings.sqlite3",
+        "GRAPHMEM_INDEX_CACHE": f"{DAGSTER_HOME}/graphmem/index-cache",
+        "GRAPHMEM_INGEST_CRON": "${GRAPHMEM_INGEST_CRON:-*/15 * * * *}",
+        "GRAPHMEM_RECONSOLIDATE_CRON": "${GRAPHMEM_RECONSOLIDATE_CRON:-0 3 * * *}",
         "DAGSTER_HOME": DAGSTER_HOME,
     }
     assert f"dagster-home:{DAGSTER_HOME}" in service["volumes"]
