@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv demo test lint schemas bench-store neo4j-start neo4j-stop neo4j-status clean
+.PHONY: venv chromium demo test lint schemas bench-store neo4j-start neo4j-stop neo4j-status clean
 
 venv: $(STAMP)
 
@@ -18,8 +18,20 @@ $(STAMP): pyproject.toml
 demo: venv
 	$(VENV)/bin/graphmem demo
 
-test: venv
+test: venv chromium
 	$(PY) -m pytest
+
+# The browser test of the Dagster UI needs Chromium. It is installed with apt-get where that works (root on
+# Debian); elsewhere the test is skipped and says why.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium with apt-get (for the browser test)"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null \
+	      || echo "could not install chromium: the browser test will be skipped"; \
+	  else \
+	    echo "chromium is missing and apt-get is not usable here: the browser test will be skipped"; \
+	  fi; }
 
 lint: venv
 	$(VENV)/bin/ruff check .
