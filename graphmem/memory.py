@@ -194,8 +194,9 @@ class Memory:
             failed = False
         finally:
             self._indexes.update(self.namespace, failed=failed)
-        fresh = {*written.created, *written.updated}  # embedded now, so the first global query finds them cached
-        self.embedder.encode([summary_text(c) for c in result.records if c.id in fresh] or ["-"])
+        fresh = [summary_text(c) for c in result.records if c.id in {*written.created, *written.updated}]
+        if fresh:  # embedded now, so the first global query finds them in the embedding cache
+            self.embedder.encode(fresh)
         levels: dict[int, int] = {}
         for community in result.records:
             levels[community.level] = levels.get(community.level, 0) + 1
