@@ -90,7 +90,7 @@ def plan(index: RetrievalIndex, previous: Sequence[Community], config: Community
     kept = [p for p in previous if p.component in kept_digests]
     stale = {p.id: (p.level, frozenset(p.member_ids)) for p in previous if p.component not in kept_digests}
     new_keys = [(c.level, frozenset(ids[r] for r in c.members)) for c in clustering.clusters]
-    new_ids = match_ids(new_keys, stale, config.match_threshold)
+    new_ids = match_ids(new_keys, stale, config.match_threshold, reserved={c.id for c in kept})
     records = _records(index, context, clustering, new_ids, digests, config, summariser)
     done = time.perf_counter()
     records = sorted(kept + records, key=lambda c: (c.level, -c.size, c.id))

@@ -9,7 +9,7 @@ id, and a few entities joining or leaving a community do not rename it.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from graphmem.records import content_id
 
@@ -21,8 +21,9 @@ def fresh_id(level: int, members: Sequence[str]) -> str:
 
 
 def match_ids(new: Sequence[tuple[int, frozenset[str]]], old: Mapping[str, tuple[int, frozenset[str]]],
-              threshold: float = DEFAULT_THRESHOLD) -> list[str]:  # fmt: skip
-    """One id per new community, given as (level, member ids); ``old`` maps previous ids to (level, members)."""
+              threshold: float = DEFAULT_THRESHOLD, reserved: Iterable[str] = ()) -> list[str]:  # fmt: skip
+    """One id per new community, given as (level, member ids); ``old`` maps previous ids to (level, members).
+    ``reserved``: ids in use elsewhere (communities kept as they were), which no new community may take."""
     by_member: dict[tuple[int, str], list[str]] = defaultdict(list)
     for old_id, (level, members) in old.items():
         for member in members:
@@ -40,7 +41,7 @@ def match_ids(new: Sequence[tuple[int, frozenset[str]]], old: Mapping[str, tuple
                 pairs.append((-jaccard, keys[index], old_id, index))
     pairs.sort()
     ids: list[str | None] = [None] * len(new)
-    taken: set[str] = set()
+    taken: set[str] = set(reserved)
     for _, _, old_id, index in pairs:
         if ids[index] is None and old_id not in taken:
             ids[index] = old_id

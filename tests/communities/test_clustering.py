@@ -104,3 +104,10 @@ def test_ids_follow_member_overlap() -> None:
     split = dict(zip(halves, match_ids(halves, {"c-a": (0, frozenset("abcd"))}), strict=True))
     assert sorted(split.values()).count("c-a") == 1
     assert dict(zip(halves[::-1], match_ids(halves[::-1], {"c-a": (0, frozenset("abcd"))}), strict=True)) == split
+
+
+def test_a_fresh_id_never_takes_one_in_use() -> None:
+    used = fresh_id(0, ["c", "d"])  # a kept community minted from these members, whose members drifted since
+    [salted] = match_ids([(0, frozenset("cd"))], {}, reserved={used})
+    assert salted != used and salted.startswith("community:")
+    assert match_ids([(0, frozenset("cd"))], {}, reserved={used}) == [salted]
