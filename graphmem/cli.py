@@ -100,18 +100,20 @@ def cmd_communities(args: argparse.Namespace) -> int:
         return 1
     levels = sorted({c.level for c in found})
     print("levels: " + ", ".join(f"{lv}: {sum(c.level == lv for c in found)}" for lv in levels))
+    if args.level is not None:  # one level, largest first
+        for community in [c for c in found if c.level == args.level][: args.limit]:
+            print(f"[{community.level}] {community.size:>5}  {community.title}  ({community.id})")
+        return 0
     by_parent: dict[str | None, list[Community]] = {}
     for community in found:
         by_parent.setdefault(community.parent_id, []).append(community)
 
     def show(community: Community, depth: int) -> None:
-        if args.level is None or community.level == args.level:
-            indent = "  " * (depth if args.level is None else 0)
-            print(f"{indent}[{community.level}] {community.size:>5}  {community.title}  ({community.id})")
+        print(f"{'  ' * depth}[{community.level}] {community.size:>5}  {community.title}  ({community.id})")
         for child in by_parent.get(community.id, []):
             show(child, depth + 1)
 
-    for root in by_parent.get(None, [])[: args.limit]:
+    for root in by_parent.get(None, [])[: args.limit]:  # the hierarchy under the largest top-level communities
         show(root, 0)
     return 0
 
@@ -307,7 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
     comm.add_argument("--level", type=int, help="only the communities of this level (0: the coarsest)")
     comm.add_argument("--rebuild", action="store_true", help="(re)build first, clustering only what changed")
     comm.add_argument("--full", action="store_true", help="(re)build first, clustering every component again")
-    comm.add_argument("--limit", type=int, default=50, help="top-level communities shown (largest first)")
+    comm.add_argument("--limit", type=int, default=50,
+                      help="communities shown: top-level ones with their hierarchy, or those of --level")  # fmt: skip
     comm.add_argument("--json", action="store_true")
     comm.set_defaults(func=cmd_communities)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
