@@ -2,7 +2,7 @@
 
 Per source file (a dynamic partition of ``source_files``, keyed by the path under the inbox):
 source_file → passages → extractions → graph → synonym_edges. Over the whole namespace: retrieval_index →
-reconsolidated_facts. A bad file fails only its own partition; a changed file re-runs only its own.
+reconsolidated_facts → communities. A bad file fails only its own partition; a changed file re-runs only its own.
 """
 
 import hashlib
@@ -144,6 +144,24 @@ def reconsolidated_facts(context: dg.AssetExecutionContext, graph_store: GraphSt
         "seconds": round(report.seconds, 3)})  # fmt: skip
 
 
+@dg.asset(deps=[reconsolidated_facts], group_name=GROUP, kinds={"neo4j", "sqlite"}, pool=STORE_POOL)
+def communities(context: dg.AssetExecutionContext, graph_store: GraphStoreResource,
+                embedder: EmbedderResource) -> dg.MaterializeResult:  # fmt: skip
+    """Hierarchical Leiden communities of the entity graph with their summaries (graphmem.communities); only the
+    components that changed are clustered again. After reconsolidation, so they group what holds now."""
+    with transient_retries(context):
+        mem = memory(graph_store, embedder)
+        report = mem.build_communities()
+        revision = mem.store.revision(graph_store.namespace)
+    return dg.MaterializeResult(metadata={
+        "communities": report["communities"], "levels": {str(k): v for k, v in report["levels"].items()},
+        "components": report["components"], "reclustered": report["reclustered"], "isolated": report["isolated"],
+        "created": len(report["created"]), "updated": len(report["updated"]), "deleted": len(report["deleted"]),
+        "unchanged": report["unchanged"], "store_revision": revision,
+        "stage_seconds": {k: round(v, 3) for k, v in report["seconds"].items()},
+        "seconds": round(sum(report["seconds"].values()), 3)})  # fmt: skip
+
+
 INGESTION_ASSETS: Sequence[dg.AssetsDefinition] = (source_file, passages, extractions, graph, synonym_edges)
-MEMORY_ASSETS: Sequence[dg.AssetsDefinition] = (retrieval_index, reconsolidated_facts)
+MEMORY_ASSETS: Sequence[dg.AssetsDefinition] = (retrieval_index, reconsolidated_facts, communities)
 ALL_ASSETS: Sequence[dg.AssetsDefinition] = (*INGESTION_ASSETS, *MEMORY_ASSETS)

@@ -17,7 +17,7 @@ SAMPLE = REPO / "data" / "sample"
 # The sample's sources; its README and ground truth are about the corpus, not part of it.
 SAMPLE_SOURCES = ("documents", "dialogues", "documents.jsonl")
 INGESTION_KEYS = ("source_file", "passages", "extractions", "graph", "synonym_edges")
-MEMORY_KEYS = ("retrieval_index", "reconsolidated_facts")
+MEMORY_KEYS = ("retrieval_index", "reconsolidated_facts", "communities")
 
 
 def sample_inbox(folder: Path) -> Path:

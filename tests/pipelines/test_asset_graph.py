@@ -47,6 +47,8 @@ def test_whole_asset_graph_on_the_sample(graph_store: GraphStoreResource, instan
     assert index["units"] == 24 + 80  # the sample's passages and turns
     reconsolidation = memory_meta["reconsolidated_facts"]
     assert reconsolidation["superseded"] > 0 and reconsolidation["links_written"] > 0
+    communities = memory_meta["communities"]
+    assert communities["communities"] > 0 and communities["created"] == communities["communities"]
 
     store = graph_store.open()
     try:
@@ -55,16 +57,21 @@ def test_whole_asset_graph_on_the_sample(graph_store: GraphStoreResource, instan
         with_library = Memory(store, f"{ns}-lib", embedder=defs.resources["embedder"].get(store))  # type: ignore[attr-defined]
         with_library.add_paths([inbox])
         with_library.reconsolidate()
+        with_library.build_communities()
         piped, direct = store.counts(ns), store.counts(f"{ns}-lib")
-        assert piped.nodes == direct.nodes
-        # Synonym edges link each new entity to those already stored, so they follow the order of the files.
-        assert {k: v for k, v in piped.edges.items() if k != "SYNONYM"} == {
-            k: v for k, v in direct.edges.items() if k != "SYNONYM"}  # fmt: skip
-        assert abs(piped.edges["SYNONYM"] - direct.edges["SYNONYM"]) <= 0.2 * direct.edges["SYNONYM"]
+        # Synonym edges link each new entity to those already stored, so they follow the order of the files,
+        # and communities cluster over them; all the rest is the same.
+        order_bound = {"SYNONYM", "Community", "IN_COMMUNITY", "CHILD_OF"}
+        for piped_counts, direct_counts in ((piped.nodes, direct.nodes), (piped.edges, direct.edges)):
+            assert {k: v for k, v in piped_counts.items() if k not in order_bound} == {
+                k: v for k, v in direct_counts.items() if k not in order_bound}  # fmt: skip
+        for kind in ("SYNONYM", "IN_COMMUNITY"):
+            assert abs(piped.edges[kind] - direct.edges[kind]) <= 0.2 * direct.edges[kind]
         assert piped.nodes["Document"] == 14 and piped.nodes["Dialogue"] == 2
         assert piped.nodes["Passage"] == 24 and piped.nodes["Turn"] == 80
         assert piped.edges.get("SYNONYM", 0) > 0 and piped.edges.get("SUPERSEDED_BY", 0) > 0
         assert index["entities"] == piped.nodes["Entity"] and index["facts"] == piped.nodes["Fact"]
+        assert piped.nodes["Community"] == communities["communities"] and piped.edges["IN_COMMUNITY"] > 0
         documents = {n.id for n in store.iter_nodes(ns, "Document")}
         assert f"{inbox.name}/documents/kessaby.md" in documents and "doc-lovatt-2019" in documents
 

@@ -69,4 +69,4 @@ def test_the_instance_lets_one_graph_writer_run_at_a_time(tmp_path: Path, monkey
     with DagsterInstance.get() as instance:
         assert instance.get_concurrency_config().pool_config.default_pool_limit == 1
     writers = {a.key.to_user_string() for a in ALL_ASSETS if a.node_def.pool == STORE_POOL}
-    assert writers == {"graph", "synonym_edges", "retrieval_index", "reconsolidated_facts"}
+    assert writers == {"graph", "synonym_edges", "retrieval_index", "reconsolidated_facts", "communities"}
