@@ -3,7 +3,7 @@
 - ``inbox_sensor``: new or changed files in the inbox (GRAPHMEM_INBOX) each start a run of their own partition.
 - ``incremental_ingestion`` (GRAPHMEM_INGEST_CRON, every 15 minutes): the same for every file whose documents
   the store lacks or holds in another version, whatever the sensor saw (it may have been off).
-- ``nightly_memory`` (GRAPHMEM_RECONSOLIDATE_CRON, 03:00): the retrieval index, then reconsolidation.
+- ``nightly_memory`` (GRAPHMEM_RECONSOLIDATE_CRON, 03:00): the retrieval index, reconsolidation, communities.
 """
 
 import json
@@ -25,7 +25,7 @@ SENSOR_SECONDS = int(os.environ.get("GRAPHMEM_SENSOR_SECONDS", "30"))
 ingest_job = dg.define_asset_job("ingest_files", selection=dg.AssetSelection.assets(*INGESTION_ASSETS),
                                  description="Ingest one source file of the inbox (a partition).")  # fmt: skip
 memory_job = dg.define_asset_job("refresh_memory", selection=dg.AssetSelection.assets(*MEMORY_ASSETS),
-                                 description="Update the retrieval index, then reconsolidate facts.")  # fmt: skip
+                                 description="Update the index, reconsolidate facts, build communities.")  # fmt: skip
 
 Fingerprint = list[int | str]  # [mtime_ns, size, sha256]
 
@@ -91,5 +91,5 @@ def incremental_ingestion(context: dg.ScheduleEvaluationContext, inbox: InboxRes
 @dg.schedule(job=memory_job, cron_schedule=RECONSOLIDATE_CRON, execution_timezone=SCHEDULE_TIMEZONE,
              default_status=dg.DefaultScheduleStatus.RUNNING)  # fmt: skip
 def nightly_memory(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """The index brought up to date and the facts reconsolidated, once a night."""
+    """The index brought up to date, the facts reconsolidated and the communities rebuilt, once a night."""
     return dg.RunRequest(run_key=None, tags={"graphmem/schedule": "nightly"})
