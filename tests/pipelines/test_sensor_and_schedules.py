@@ -117,3 +117,20 @@ def test_schedules_use_the_configured_cron_strings(instance: dg.DagsterInstance)
         request = nightly_memory(context)
     assert isinstance(request, dg.RunRequest)
     assert nightly_memory.job_name == "refresh_memory" and inbox_sensor.job_name == "ingest_files"
+
+
+def test_quarantined_records_are_reported_and_the_rest_ingested(instance: dg.DagsterInstance, tmp_path: Path,
+                                                                  embed_cache: Path) -> None:  # fmt: skip
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    good = {"id": "doc-harbour", "title": "Kessaby harbour", "text": "The harbour of Kessaby was dredged in 2019."}
+    (inbox / "mixed.jsonl").write_text(json.dumps(good) + "\n" + '{"title": "no id or text"}\n')
+    graph_store = GraphStoreResource(store=str(tmp_path / "graph.sqlite3"), namespace="quarantine")
+    [run] = ingest(definitions(graph_store, inbox, embed_cache), instance, ["mixed.jsonl"])
+    assert run.success
+    meta = materialised(run)
+    assert meta["source_file"]["documents"] == 1 and meta["source_file"]["quarantined"] == 1
+    assert "mixed.jsonl | 2 |" in str(meta["source_file"]["quarantined_records"])
+    assert meta["graph"]["documents"] == 1
+    assert [n.id for n in graph_store.open().iter_nodes("quarantine", "Document")] == ["doc-harbour"]
+    graph_store.close()
