@@ -54,7 +54,7 @@ def source_file(context: dg.AssetExecutionContext, inbox: InboxResource) -> dg.O
     path, doc_id = files[context.partition_key]
     batch = stages.read_source(path, doc_id)  # an unreadable file fails this partition only
     return dg.Output(batch, metadata={
-        "path": str(path), "sha256": file_digest(path), "documents": len(batch.documents),
+        "file": str(path), "sha256": file_digest(path), "documents": len(batch.documents),
         "dialogues": len(batch.dialogues), "quarantined": len(batch.quarantined),
         "quarantined_records": dg.MetadataValue.md(_quarantine_table(batch)),
         "seconds": round(time.perf_counter() - started, 3)})  # fmt: skip
