@@ -15,7 +15,7 @@ import pytest
 from pipeline_kit import REPO, definitions, ingest
 
 from graphmem.store import InvalidRecordError, StoreUnavailableError
-from pipelines.resources import GraphStoreResource, from_env
+from pipelines.resources import ExtractorResource, GraphStoreResource, from_env
 from pipelines.retries import MAX_RETRIES, backoff_seconds, is_transient
 
 
@@ -92,3 +92,15 @@ def test_an_unreachable_store_is_retried_with_backoff(
     assert len(retries) == MAX_RETRIES and {e.step_key for e in retries} == {"passages"}
     failure = next(e for e in run.all_events if e.is_step_failure)
     assert "StoreUnavailableError" in str(failure.event_specific_data)
+
+
+def test_the_extractor_is_spacy_or_the_llm_endpoint_with_spacy_behind_it() -> None:
+    from graphmem.extract.llm import LLMExtractor
+
+    spacy = ExtractorResource().get()
+    assert spacy.name == "spacy"
+    llm = ExtractorResource(llm_base_url="http://127.0.0.1:9/v1", llm_model="m", llm_api_key="secret-key").get()
+    assert isinstance(llm, LLMExtractor) and llm.fallback is spacy
+    assert llm.settings.endpoint == "http://127.0.0.1:9/v1/chat/completions" and "secret-key" not in repr(llm.settings)
+    with pytest.raises(ValueError, match="GRAPHMEM_LLM_MODEL"):
+        ExtractorResource(llm_base_url="http://127.0.0.1:9/v1").get()
