@@ -11,17 +11,23 @@ Changing the rules (or what the data teaches) changes the digest, and every fact
 from __future__ import annotations
 
 import gc
+import multiprocessing
+import os
+import queue
+import sys
+import threading
 import time
+import traceback
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import NamedTuple, TypeVar
 
-from graphmem.graph import fact_from_node, fact_patch, supersession_from_edge, to_node, write_records
+from graphmem.graph import fact_from_node, fact_patch, supersession_edge, supersession_from_edge, to_node, write_records
 from graphmem.records import Fact, Supersession, utc_now
-from graphmem.store import GraphStore, Node
+from graphmem.store import Edge, GraphStore, Node
 from graphmem.store.base import Props, PropsWriter
 from graphmem.temporal.adjudicate import MARK, AdjudicationStats, Adjudicator, adjudicated_plan, conflict_units
 from graphmem.temporal.learn import learn_single_valued
@@ -220,20 +226,21 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
     leaving: dict[str, list[Supersession]] = defaultdict(list)
     for edge in edges:
         leaving[edge.fact_id].append(edge)
-    for k, facts in enumerate(planned):
+    patchable = isinstance(store, PropsWriter)
+
+    def plan_batch(k: int) -> _Writes:  # pure: a forked worker may run it
+        facts = planned[k]
         existing = [e for f in facts for e in leaving.get(f.id, ())]
         result, stats = adjudicated_plan(adjudicator, facts, units=units, entities=entities, existing=existing,
                                          rules=rules, now=now, digest=digest)  # fmt: skip
-        report.adjudication = stats
-        report.checked += result.checked
-        report.merged += result.merged
-        report.superseded += result.superseded
-        report.reinstated += result.reinstated
-        report.retracted += result.retracted
-        report.facts_written += len(result.facts)
-        report.edges_written += len(result.supersessions)
-        _write(store, namespace, result, {f.id: f.provenance for f in facts}, nodes, rules.config.write_batch)
-        planned[k] = []  # done: its records can go
+        return _prepare(k, result, facts, nodes, patchable, stats)
+
+    for writes in _planned(len(planned), plan_batch):
+        planned[writes.batch] = []  # done: its records can go
+        report.adjudication = writes.adjudication
+        for name, count in writes.counts.items():
+            setattr(report, name, getattr(report, name) + count)
+        _apply(store, namespace, writes, rules.config.write_batch)
 
 
 def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> list[list[str]]:
@@ -270,35 +277,38 @@ def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> l
     return [*out, sorted(batch)] if batch else out
 
 
-def _write(store: GraphStore, namespace: str, result: Plan, before: Mapping[str, list[str]],
-           nodes: Mapping[str, Node], batch: int) -> None:  # fmt: skip
-    """Facts, then links. A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only
-    their node, and of it only the properties that changed when the store can set some (a node as the scan read
-    it: nothing was written since). Which ones changed is checked here, not assumed from the rules."""
-    grown = [f for f in result.facts if f.provenance != before.get(f.id)]
-    kept = [f for f in result.facts if f.provenance == before.get(f.id)]
-    patches: list[tuple[str, Props]] = []
-    whole: list[Fact] = []
-    writer = store if isinstance(store, PropsWriter) else None
+@dataclass
+class _Writes:
+    """What one batch's plan writes, and its counts (picklable: a forked worker may have planned it)."""
+
+    batch: int
+    counts: dict[str, int]
+    grown: list[Fact]  # merged into: provenance and SUPPORTED_BY edges grew
+    whole: list[Fact]  # nodes written whole
+    patches: list[tuple[str, Props]]  # only the properties that changed
+    links: list[Edge]  # SUPERSEDED_BY
+    adjudication: AdjudicationStats | None
+
+
+def _prepare(batch: int, result: Plan, facts: Sequence[Fact], nodes: Mapping[str, Node], patchable: bool,
+             adjudication: AdjudicationStats | None) -> _Writes:  # fmt: skip
+    """A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only their node, and of it
+    only the properties that changed when the store can set some (compared with the node the scan read: nothing
+    was written since), not what the rules are assumed to change."""
+    before = {f.id: f.provenance for f in facts}
+    counts = {"checked": result.checked, "merged": result.merged, "superseded": result.superseded,
+              "reinstated": result.reinstated, "retracted": result.retracted, "facts_written": len(result.facts),
+              "edges_written": len(result.supersessions)}  # fmt: skip
+    writes = _Writes(batch, counts, [], [], [], [supersession_edge(s) for s in result.supersessions], adjudication)
     alike: dict[tuple[object, ...], Props] = {}
-    if writer is not None:
-        for fact in kept:
-            patch = fact_patch(nodes[fact.id], fact) if fact.id in nodes else None
-            if patch is None:
-                whole.append(fact)
-            elif patch:
-                patches.append((fact.id, _one_of(patch, alike)))
-    else:
-        whole = kept
-    for chunk in _chunks(grown, batch):
-        write_records(store, chunk)
-    for chunk in _chunks(whole, batch):
-        store.upsert_nodes([to_node(f) for f in chunk])
-    if writer is not None:
-        for patches_chunk in _chunks(patches, batch):
-            writer.set_props(namespace, patches_chunk)
-    for chunk in _chunks(result.supersessions, batch):
-        write_records(store, chunk)
+    for fact in result.facts:
+        if fact.provenance != before.get(fact.id):
+            writes.grown.append(fact)
+        elif (patch := fact_patch(nodes[fact.id], fact) if patchable and fact.id in nodes else None) is None:
+            writes.whole.append(fact)
+        elif patch:
+            writes.patches.append((fact.id, _one_of(patch, alike)))
+    return writes
 
 
 def _one_of(patch: Props, alike: dict[tuple[object, ...], Props]) -> Props:
@@ -306,3 +316,79 @@ def _one_of(patch: Props, alike: dict[tuple[object, ...], Props]) -> Props:
     if any(isinstance(value, list) for value in patch.values()):
         return patch
     return alike.setdefault(tuple(patch.items()), patch)
+
+
+def _apply(store: GraphStore, namespace: str, writes: _Writes, batch: int) -> None:
+    """Facts, then links (whose ends exist already)."""
+    for chunk in _chunks(writes.grown, batch):
+        write_records(store, chunk)
+    for chunk in _chunks(writes.whole, batch):
+        store.upsert_nodes([to_node(f) for f in chunk])
+    if writes.patches and isinstance(store, PropsWriter):
+        for patches in _chunks(writes.patches, batch):
+            store.set_props(namespace, patches)
+    for links in _chunks(writes.links, batch):
+        store.upsert_edges(links)
+
+
+def _can_fork() -> bool:
+    if os.environ.get("GRAPHMEM_RECONSOLIDATE_WORKERS", "1") == "0" or sys.platform != "linux":
+        return False
+    daemon = multiprocessing.current_process().daemon  # may have no children
+    return threading.active_count() == 1 and not daemon and len(os.sched_getaffinity(0)) > 1
+
+
+def _planned(n: int, plan: Callable[[int], _Writes]) -> Iterator[_Writes]:
+    """The writes of batches 0..n-1, in no set order. Planned here, and with a spare core by a forked worker too
+    (on Linux, and only while this process runs no other thread: a fork copies no thread, only their locks).
+    Batches go to whichever process is free; only this one writes. GRAPHMEM_RECONSOLIDATE_WORKERS=0: no worker."""
+    if n < 2 or not _can_fork():
+        yield from map(plan, range(n))
+        return
+    context = multiprocessing.get_context("fork")
+    taken, out = context.Value("i", 0), context.Queue()
+
+    def take() -> int:
+        with taken.get_lock():
+            taken.value += 1
+            return int(taken.value) - 1
+
+    def work() -> None:
+        try:
+            while (k := take()) < n:
+                out.put(plan(k))
+            out.put(None)
+        except BaseException:
+            out.put(traceback.format_exc())
+
+    def received(block: bool) -> _Writes | None:
+        """The worker's next writes; None when it has no more (or, not blocking, none ready yet)."""
+        while True:
+            try:
+                item = out.get(block=block, timeout=1 if block else None)
+            except queue.Empty:
+                if not block:
+                    return None
+                if not worker.is_alive() and out.empty():
+                    raise RuntimeError("the reconsolidation worker died without a word") from None
+                continue
+            if isinstance(item, str):
+                raise RuntimeError(f"a reconsolidation worker failed:\n{item}")
+            if item is None:
+                finished.append(True)
+            return item
+
+    finished: list[bool] = []
+    worker = context.Process(target=work, name="graphmem-reconsolidate", daemon=True)
+    worker.start()
+    try:
+        while (k := take()) < n:
+            yield plan(k)
+            while not finished and (ready := received(block=False)) is not None:  # the worker's, while it plans
+                yield ready
+        while not finished and (ready := received(block=True)) is not None:
+            yield ready
+    finally:
+        worker.join(timeout=None if finished else 1)
+        if worker.is_alive():
+            worker.terminate()
