@@ -209,34 +209,36 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
     report.subjects = len(subjects)
+    wanted = {i for r in rows if r.id in work for i in (r.subject_id, r.object_id)} - entities.keys()
+    entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
     # The adjudicator caps the pairs it asks per run, newest first: it must see the plan of every fact at once.
     batches = [sorted(work)] if adjudicator is not None else _batches(rows, work, rules, _PLAN_BATCH)
-    planned: list[list[Fact]] = []
-    unit_ids: set[str] = set()
-    for ids in batches:
-        facts = [fact_from_node(nodes[i]) for i in ids]  # as read by the scan: nothing was written since
-        wanted = {i for f in facts for i in (f.subject_id, f.object_id)} - entities.keys()
-        entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
-        unit_ids |= units_needed(facts, rules, entities)
-        if adjudicator is not None:  # its pairs need their restatements' dates
-            unit_ids |= conflict_units(facts, rules, entities)
-        planned.append(facts)
-    # Every batch reads the units any batch needs, as one plan of all the facts would.
-    units = {node.id: _unit(node) for node in _read(store, namespace, unit_ids, size)}
+
+    def facts_of(k: int) -> list[Fact]:
+        return [fact_from_node(nodes[i]) for i in batches[k]]  # as read by the scan: nothing was written since
+
+    def needed(k: int) -> set[str]:  # pure, as plan_batch: a forked worker may run it
+        facts = facts_of(k)
+        extra = conflict_units(facts, rules, entities) if adjudicator is not None else set()  # its pairs' dates
+        return units_needed(facts, rules, entities) | extra
+
+    # Every batch reads the units any batch needs, as one plan of all the facts would; read as they are found.
+    units: dict[str, UnitInfo] = {}
+    for unit_ids in _planned(len(batches), needed):
+        units.update((node.id, _unit(node)) for node in _read(store, namespace, unit_ids - units.keys(), size))
     leaving: dict[str, list[Supersession]] = defaultdict(list)
     for edge in edges:
         leaving[edge.fact_id].append(edge)
     patchable = isinstance(store, PropsWriter)
 
-    def plan_batch(k: int) -> _Writes:  # pure: a forked worker may run it
-        facts = planned[k]
+    def plan_batch(k: int) -> _Writes:
+        facts = facts_of(k)
         existing = [e for f in facts for e in leaving.get(f.id, ())]
         result, stats = adjudicated_plan(adjudicator, facts, units=units, entities=entities, existing=existing,
                                          rules=rules, now=now, digest=digest)  # fmt: skip
-        return _prepare(k, result, facts, nodes, patchable, stats)
+        return _prepare(result, facts, nodes, patchable, stats)
 
-    for writes in _planned(len(planned), plan_batch):
-        planned[writes.batch] = []  # done: its records can go
+    for writes in _planned(len(batches), plan_batch):
         report.adjudication = writes.adjudication
         for name, count in writes.counts.items():
             setattr(report, name, getattr(report, name) + count)
@@ -281,7 +283,6 @@ def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> l
 class _Writes:
     """What one batch's plan writes, and its counts (picklable: a forked worker may have planned it)."""
 
-    batch: int
     counts: dict[str, int]
     grown: list[Fact]  # merged into: provenance and SUPPORTED_BY edges grew
     whole: list[Fact]  # nodes written whole
@@ -290,7 +291,7 @@ class _Writes:
     adjudication: AdjudicationStats | None
 
 
-def _prepare(batch: int, result: Plan, facts: Sequence[Fact], nodes: Mapping[str, Node], patchable: bool,
+def _prepare(result: Plan, facts: Sequence[Fact], nodes: Mapping[str, Node], patchable: bool,
              adjudication: AdjudicationStats | None) -> _Writes:  # fmt: skip
     """A fact whose provenance grew (a merge) needs its SUPPORTED_BY edges too; the others only their node, and of it
     only the properties that changed when the store can set some (compared with the node the scan read: nothing
@@ -299,7 +300,7 @@ def _prepare(batch: int, result: Plan, facts: Sequence[Fact], nodes: Mapping[str
     counts = {"checked": result.checked, "merged": result.merged, "superseded": result.superseded,
               "reinstated": result.reinstated, "retracted": result.retracted, "facts_written": len(result.facts),
               "edges_written": len(result.supersessions)}  # fmt: skip
-    writes = _Writes(batch, counts, [], [], [], [supersession_edge(s) for s in result.supersessions], adjudication)
+    writes = _Writes(counts, [], [], [], [supersession_edge(s) for s in result.supersessions], adjudication)
     alike: dict[tuple[object, ...], Props] = {}
     for fact in result.facts:
         if fact.provenance != before.get(fact.id):
@@ -338,10 +339,11 @@ def _can_fork() -> bool:
     return threading.active_count() == 1 and not daemon and len(os.sched_getaffinity(0)) > 1
 
 
-def _planned(n: int, plan: Callable[[int], _Writes]) -> Iterator[_Writes]:
-    """The writes of batches 0..n-1, in no set order. Planned here, and with a spare core by a forked worker too
+def _planned(n: int, plan: Callable[[int], T]) -> Iterator[T]:
+    """``plan`` of batches 0..n-1, in no set order: run here, and with a spare core by a forked worker too
     (on Linux, and only while this process runs no other thread: a fork copies no thread, only their locks).
-    Batches go to whichever process is free; only this one writes. GRAPHMEM_RECONSOLIDATE_WORKERS=0: no worker."""
+    Batches go to whichever process is free; the caller gets every result. GRAPHMEM_RECONSOLIDATE_WORKERS=0: no worker.
+    ``plan`` must be pure (the worker's writes would be lost) and its results picklable."""
     if n < 2 or not _can_fork():
         yield from map(plan, range(n))
         return
@@ -361,7 +363,7 @@ def _planned(n: int, plan: Callable[[int], _Writes]) -> Iterator[_Writes]:
         except BaseException:
             out.put(traceback.format_exc())
 
-    def received(block: bool) -> _Writes | None:
+    def received(block: bool) -> T | None:
         """The worker's next writes; None when it has no more (or, not blocking, none ready yet)."""
         while True:
             try:
