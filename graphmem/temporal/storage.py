@@ -6,6 +6,7 @@ and ingestion writes facts without it, so the facts to look at are those without
 deleted. A watermark on ``recorded_at`` would miss restatements: ingestion keeps a restated fact's
 first ``recorded_at``. Their subjects (and the posts among their facts) are then checked whole.
 Changing the rules (or what the data teaches) changes the digest, and every fact is checked again.
+Big runs are planned in batches, by this process and a forked worker (see ``_planned``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
+from operator import itemgetter
 from typing import NamedTuple, TypeVar
 
 from graphmem.graph import fact_from_node, fact_patch, supersession_edge, supersession_from_edge, to_node, write_records
@@ -82,6 +84,9 @@ class _Row(NamedTuple):
     valid_from: datetime | None
     expired_at: datetime | None
     mark: str | None
+
+
+_LEARN_ROW = itemgetter(1, 2, 3, 4)  # (subject_id, predicate, object_id, valid_from), as learn reads a row
 
 
 def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -189,8 +194,7 @@ def _reconsolidate(store: GraphStore, namespace: str, config: ReconsolidationCon
             entity = entities.get(entity_id)
             return value_class(entity.name, entity.type) if entity else None
 
-        learned = learn_single_valued(((r.subject_id, r.predicate, r.object_id, r.valid_from) for r in rows),
-                                      kind, config)  # fmt: skip
+        learned = learn_single_valued(map(_LEARN_ROW, rows), kind, config)
     rules, digest = Rules(config, learned), config.digest(learned) + (MARK if adjudicator is not None else "")
     report.learned = sorted(learned)
     edges = [supersession_from_edge(e) for e in store.iter_edges(namespace, Supersession.TYPE)]
