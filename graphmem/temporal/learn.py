@@ -20,7 +20,8 @@ Row = tuple[str, str, str, datetime | None]  # subject id, predicate, object id,
 
 def learn_single_valued(rows: Iterable[Row], value_kind: Callable[[str], str | None],
                         config: ReconsolidationConfig) -> frozenset[str]:  # fmt: skip
-    """``value_kind(object_id)``: the object's value class, None for dates and numbers (left out)."""
+    """``value_kind(object_id)``: the object's value class, None for dates and numbers (left out); asked once
+    per object."""
     base = Rules(config)
     values: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
     same_date: dict[str, set[str]] = defaultdict(set)
