@@ -1,9 +1,11 @@
-"""Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities``."""
+"""Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities |
+cypher``."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -255,6 +257,46 @@ def cmd_history(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_cypher(args: argparse.Namespace) -> int:
+    from graphmem.cypher_library import library
+    from graphmem.cypher_run import store_embeddings
+    from graphmem.cypher_values import format_table, parse_param, to_json
+
+    if args.list:
+        entries = library()
+        if args.json:
+            print(json.dumps([{k: v for k, v in e.to_dict().items() if k != "text"} for e in entries], indent=2))
+        else:
+            print(format_table([{"name": e.name, "params": ", ".join(e.params), "answers": e.summary}
+                                for e in entries], width=args.width))  # fmt: skip
+        return 0
+    if not args.query and not args.store_embeddings:
+        print("graphmem cypher: give a query, a .cypher file or a library name (--list lists them)", file=sys.stderr)
+        return 2
+    try:
+        params = dict(parse_param(p) for p in args.param)
+    except ValueError as exc:
+        print(f"graphmem cypher: {exc}", file=sys.stderr)
+        return 2
+    store = args.store or os.environ.get("GRAPHMEM_STORE") or "neo4j"  # Cypher needs Neo4j: default to it
+    with Memory(store, args.namespace, extract=False) as memory:
+        if args.store_embeddings:
+            written = store_embeddings(memory)
+            print(f"embeddings written: {written['entities']} entities, {written['units']} passages and turns",
+                  file=sys.stderr)  # fmt: skip
+        if not args.query:
+            return 0
+        if args.embed is not None:
+            params["embedding"] = [float(x) for x in memory.embedder.encode([args.embed])[0]]
+        try:
+            rows = memory.cypher(args.query, params, read_only=not args.write)
+        except (LookupError, FileNotFoundError, ValueError) as exc:
+            print(f"graphmem cypher: {exc}", file=sys.stderr)
+            return 2
+    print(to_json(rows) if args.json else format_table(rows, width=args.width))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="graphmem", description="Knowledge-graph memory, offline.")
     common = argparse.ArgumentParser(add_help=False)
@@ -313,6 +355,18 @@ def build_parser() -> argparse.ArgumentParser:
                       help="communities shown: top-level ones with their hierarchy, or those of --level")  # fmt: skip
     comm.add_argument("--json", action="store_true")
     comm.set_defaults(func=cmd_communities)
+    cyph = sub.add_parser("cypher", parents=[common], help="run Cypher on the Neo4j store (read-only unless --write)")
+    cyph.add_argument("query", nargs="?", help="Cypher text, a .cypher file, or a library name (see --list)")
+    cyph.add_argument("--param", action="append", default=[], metavar="K=V",
+                      help="a query parameter; V is read as JSON when it parses (numbers, lists), else a string")
+    cyph.add_argument("--embed", metavar="TEXT", help="set $embedding to TEXT's embedding (similar_* queries)")
+    cyph.add_argument("--write", action="store_true", help="allow the query to write (default: refused)")
+    cyph.add_argument("--json", action="store_true", help="print the rows as JSON")
+    cyph.add_argument("--list", action="store_true", help="list the named queries with their parameters")
+    cyph.add_argument("--width", type=int, default=40, help="cut table cells to this many characters")
+    cyph.add_argument("--store-embeddings", action="store_true",
+                      help="first write the namespace's embeddings onto its nodes, for the vector-index queries")
+    cyph.set_defaults(func=cmd_cypher)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
     return parser

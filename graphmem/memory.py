@@ -266,6 +266,21 @@ class Memory:
         """An entity's timeline: its facts with their validity, and what superseded what under which rule."""
         return entity_history(self.store, self.namespace, entity)
 
+    # ------------------------------------------------------------------ Cypher (Neo4j only)
+
+    def cypher(self, query: str, params: Mapping[str, Any] | None = None, *,
+               read_only: bool = True) -> list[dict[str, Any]]:  # fmt: skip
+        """Run Cypher on the Neo4j store: ``query`` is Cypher text, a path to a ``.cypher`` file or a library name
+        (``"entity_neighbourhood"``; graphmem.cypher_library). ``$namespace`` defaults to this Memory's. Rows come
+        back as plain Python (graphmem.cypher_values). Read-only unless ``read_only=False``: a query that would
+        write raises CypherWriteRefused before it runs. On the embedded store, CypherNeedsNeo4jError."""
+        from graphmem.cypher_run import run_cypher
+
+        result = run_cypher(self.store, self.namespace, query, params, read_only=read_only)
+        for namespace in result.namespaces_touched:
+            self._indexes.forget(namespace)
+        return result.rows
+
     def close(self) -> None:
         close = getattr(self._embedder, "close", None)
         if close is not None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -34,7 +34,8 @@ from graphmem.store.base import (
 )
 
 BATCH_SIZE = 2_000
-_INTERNAL_PROPS = ("namespace", "id", "docs")
+# embedding: a vector for Neo4j's vector indexes (graphmem.cypher_run.store_embeddings), not a record field
+_INTERNAL_PROPS = ("namespace", "id", "docs", "embedding")
 T = TypeVar("T")
 
 
@@ -273,6 +274,20 @@ class Neo4jStore:
 
     def namespaces(self) -> list[str]:
         return [r["namespace"] for r in self._read("store/namespaces")]
+
+    def run_query(self, query: str, params: Mapping[str, Any] | None = None, *,
+                  read_only: bool = True) -> tuple[list[str], list[neo4j.Record], neo4j.ResultSummary]:  # fmt: skip
+        """Run one query as given (a user's, see graphmem.cypher_run) in a READ or WRITE access-mode session.
+
+        Auto-commit, so ``CALL { ... } IN TRANSACTIONS`` works; the server's notifications are not logged.
+        Returns the column names, the records and the summary (``query_type``: "r", "rw", "w" or "s").
+        """
+        mode = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
+        with self._driver.session(database=self.settings.database, default_access_mode=mode,
+                                  notifications_min_severity="OFF") as session:  # fmt: skip
+            result = session.run(query, dict(params or {}))  # type: ignore[arg-type]
+            records = list(result)
+            return list(result.keys()), records, result.consume()
 
     def close(self) -> None:
         self._driver.close()
