@@ -103,7 +103,7 @@ def library_query(name: str) -> LibraryQuery:
         if entry.name == name:
             return entry
     names = ", ".join(e.name for e in library())
-    raise UnknownQueryError(f"no Cypher query named {name!r}; the library has: {names}")
+    raise UnknownQueryError(f"no Cypher query named {name!r} (`graphmem cypher --list` describes them): {names}")
 
 
 def resolve(query: str) -> ResolvedQuery:
