@@ -103,3 +103,22 @@ def test_embedded_store_is_refused_with_how_to_start_neo4j(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
     code, out, err = _run(capsys, "most_connected", "--store", str(tmp_path / "graph.sqlite3"))
     assert code == 2 and out == "" and "need the Neo4j store" in err and "make neo4j-start" in err
+
+
+def test_favourites_zip_holds_every_named_query(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import zipfile
+
+    from graphmem.cypher_library import library
+
+    archive = tmp_path / "favourites.zip"
+    code, out, _ = _run(capsys, "--favourites", str(archive))
+    entries = library()
+    assert code == 0 and f"{len(entries)} favourites written" in out
+    with zipfile.ZipFile(archive) as zipped:
+        texts = {name: zipped.read(name).decode("utf-8") for name in zipped.namelist()}
+    assert sorted(texts) == sorted(f"graphmem/{e.name.replace('/', '-')}.cypher" for e in entries)
+    for entry in entries:
+        text = texts[f"graphmem/{entry.name.replace('/', '-')}.cypher"]
+        first, rest = text.split("\n", 1)
+        assert first.startswith(f"// {entry.name}: ") and len(first) < 200 and rest == entry.text
+        assert all(f"${p}" in first for p in entry.params)
