@@ -149,7 +149,7 @@ class Memory:
         if mode == "global":
             return self._global_searcher(index).search(query, k=k, as_of=as_of)
         cached = self._retrievers.get(index.namespace)
-        if cached is None or cached.index is not index:
+        if cached is None or not same_index(cached.index, index):
             cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
             self._retrievers[index.namespace] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
@@ -163,7 +163,7 @@ class Memory:
     def _global_searcher(self, index: RetrievalIndex) -> GlobalSearcher:
         revision = self.store.revision(index.namespace)
         cached = self._global.get(index.namespace)
-        if cached is None or cached[0] != revision or cached[1].index is not index:
+        if cached is None or cached[0] != revision or not same_index(cached[1].index, index):
             communities = read_communities(self.store, index.namespace)
             searcher = GlobalSearcher(communities, index, self.embedder, query_embedder(self.embedder))
             self._global[index.namespace] = cached = (revision, searcher)
@@ -286,6 +286,12 @@ class Memory:
         if close is not None:
             close()
         self.store.close()
+
+
+def same_index(a: RetrievalIndex, b: RetrievalIndex) -> bool:
+    """Whether two indexes hold the same content: the cache hands out copies that differ only in ``origin``, and a
+    retriever built for one (its walk graph, BM25 index and solver) serves the other."""
+    return a is b or (a.namespace == b.namespace and a.revision == b.revision and a.unit_vectors is b.unit_vectors)
 
 
 def query_embedder(embedder: Embedder) -> Embedder:
