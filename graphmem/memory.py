@@ -14,6 +14,7 @@ from graphmem.communities.search import GlobalSearcher, summary_text
 from graphmem.communities.summary import default_summariser
 from graphmem.config import Settings
 from graphmem.embed import CachedEmbedder, Embedder
+from graphmem.embed_batching import BatchingEmbedder
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
@@ -58,6 +59,7 @@ class Memory:
         self._retrievers: dict[str, Retriever] = {}
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
+        self._question_embedder: BatchingEmbedder | None = None
 
     @property
     def extractor(self) -> Extractor:
@@ -150,9 +152,15 @@ class Memory:
             return self._global_searcher(index).search(query, k=k, as_of=as_of)
         cached = self._retrievers.get(index.namespace)
         if cached is None or not same_index(cached.index, index):
-            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
+            cached = Retriever(index, self._questions(), self.retrieval_config, self._fact_filter())
             self._retrievers[index.namespace] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
+
+    def _questions(self) -> Embedder:
+        """The embedder of questions: the model itself, batching the questions of concurrent threads."""
+        if self._question_embedder is None:
+            self._question_embedder = BatchingEmbedder(query_embedder(self.embedder))
+        return self._question_embedder
 
     def _fact_filter(self) -> FactFilter | None:
         """An LLM's recognition filter on seeding facts when one is configured (GRAPHMEM_LLM_*), else None."""
@@ -165,7 +173,7 @@ class Memory:
         cached = self._global.get(index.namespace)
         if cached is None or cached[0] != revision or not same_index(cached[1].index, index):
             communities = read_communities(self.store, index.namespace)
-            searcher = GlobalSearcher(communities, index, self.embedder, query_embedder(self.embedder))
+            searcher = GlobalSearcher(communities, index, self.embedder, self._questions())
             self._global[index.namespace] = cached = (revision, searcher)
         return cached[1]
 
