@@ -1,0 +1,101 @@
+"""Memory.forget on both stores: after forgetting a document, the namespace's graph is the one a run that never
+saw the document builds (same content digest), retrieval never returns it again, and other namespaces (one
+holding a document of the same id) are untouched. Forgetting a namespace leaves nothing of it."""
+
+from __future__ import annotations
+
+import difflib
+
+import pytest
+
+from graphmem.embed import CachedEmbedder
+from graphmem.extract.spacy_extractor import SpacyExtractor
+from graphmem.graph_digest import graph_digest, graph_lines
+from graphmem.memory import Memory
+from graphmem.records import Entity, Fact
+from graphmem.retrieve import MODES
+from graphmem.store import GraphStore
+
+FIRST = {"id": "quill", "title": "Ada Quill", "date": "2019-06-01",
+         "text": "Ada Quill was born in Brill. Ada Quill repaired the Lunnock tide mill in 1962."}  # fmt: skip
+# The document to forget: it restates a fact of FIRST (earlier, in another sentence), names Ada Quill another
+# way, and states facts of its own.
+FORGOTTEN = {"id": "secret", "title": "Dr Ada Quill", "date": "2001-03-04",
+             "text": "Dr Ada Quill was born in Brill, the records say. Dr Ada Quill founded the Orrin Shipworks "
+                     "in Harlow. Casimir Vell sold the Orrin Shipworks to Ada Quill in 1971."}  # fmt: skip
+LAST = {"id": "ferry", "title": "Tarnel Ferry", "date": "2020-01-01",
+        "text": "The Tarnel ferry crosses the Ostra river. Ada Quill ran the Tarnel ferry in 1950."}  # fmt: skip
+
+
+def _memory(store: GraphStore, namespace: str, extractor: SpacyExtractor, embedder: CachedEmbedder) -> Memory:
+    return Memory(store, namespace, extractor=extractor, embedder=embedder)  # not closed: the store is the fixture's
+
+
+def _ingest(memory: Memory, *documents: dict[str, str]) -> None:
+    for document in documents:  # one call each: later documents meet what earlier ones stored
+        memory.add_documents([document])
+
+
+def _diff(store: GraphStore, left: str, right: str) -> str:
+    lines = difflib.unified_diff(graph_lines(store, left), graph_lines(store, right), lineterm="", n=0)
+    return "\n".join(list(lines)[:40])
+
+
+def test_forgetting_a_document_leaves_the_graph_a_run_without_it_builds(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    kept, never, other = ns + "-kept", ns + "-never", ns + "-other"
+    memory = _memory(store, kept, spacy_extractor, embedder)
+    _ingest(memory, FIRST, FORGOTTEN, LAST)
+    _ingest(_memory(store, never, spacy_extractor, embedder), FIRST, LAST)
+    _ingest(_memory(store, other, spacy_extractor, embedder), FORGOTTEN, FIRST)
+    other_before = graph_digest(store, other)
+    assert graph_digest(store, kept) != graph_digest(store, never)
+    born = [f for f in memory.records("Fact") if isinstance(f, Fact) and f.predicate == "born_in"]
+    assert len(born) == 1 and len(born[0].provenance) == 2, "both documents state that Ada Quill was born in Brill"
+    quill = next(e for e in memory.records("Entity") if isinstance(e, Entity) and e.name == "Ada Quill")
+    assert "Dr Ada Quill" in quill.aliases and "secret" in quill.document_ids
+    memory.index()  # an index in memory and on disk, which must not keep the document either
+    assert memory._indexes.path(kept).is_file()
+
+    report = memory.forget("secret")
+
+    assert report.nodes_deleted > 0 and report.nodes_updated > 0 and report.rederived > 0, report
+    assert graph_digest(store, kept) == graph_digest(store, never), _diff(store, never, kept)
+    assert graph_digest(store, other) == other_before  # the same document id in another namespace stays
+    assert not memory._indexes.path(kept).is_file()
+    assert memory.index().origin == "rebuild"
+    for mode in MODES:
+        result = memory.retrieve("Who founded the Orrin Shipworks in Harlow? Casimir Vell sold it.", k=10, mode=mode)
+        assert result.hits and all(hit.unit.source_id != "secret" for hit in result.hits), mode
+        assert all("Orrin" not in hit.unit.text for hit in result.hits)
+
+
+def test_forgetting_a_namespace_leaves_nothing_of_it(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    doomed, kept = ns + "-doomed", ns + "-kept"
+    memory = _memory(store, kept, spacy_extractor, embedder)
+    _ingest(memory, FIRST)
+    _ingest(_memory(store, doomed, spacy_extractor, embedder), FIRST, FORGOTTEN)
+    kept_before = graph_digest(store, kept)
+    assert store.counts(doomed).total_nodes > 0
+
+    report = memory.forget(namespace=doomed)
+
+    assert report.nodes_deleted > 0 and report.document_id is None
+    assert doomed not in store.namespaces() and store.counts(doomed).total_nodes == 0
+    assert list(store.iter_edges(doomed)) == []
+    assert graph_digest(store, kept) == kept_before
+    assert memory.retrieve("Where was Ada Quill born?", namespace=doomed).hits == []
+
+
+def test_forget_document_still_works_and_forget_needs_a_target(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    memory = _memory(store, ns, spacy_extractor, embedder)
+    _ingest(memory, FIRST, LAST)
+    memory.forget_document("ferry")
+    assert {n.id for n in store.iter_nodes(ns, "Document")} == {"quill"}
+    with pytest.raises(ValueError, match="document_id or a namespace"):
+        memory.forget()
