@@ -20,9 +20,9 @@ from dataclasses import asdict, dataclass
 
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node, read_records
-from graphmem.ingest import passage_inputs
+from graphmem.ingest import passage_inputs, passage_meta
 from graphmem.records import Dialogue, Entity, Fact, Hyperedge, Passage, Record, Statement, Turn
-from graphmem.resolve import EntityIndex, PassageMeta, ResolutionConfig, Resolved, resolve_batch
+from graphmem.resolve import EntityIndex, ResolutionConfig, Resolved, resolve_batch
 from graphmem.store import GraphStore
 from graphmem.store.base import Node, Props, PropsWriter, check_namespace
 
@@ -99,9 +99,8 @@ def _reresolve(store: GraphStore, namespace: str, survivors: Sequence[Record], e
         entity = from_node(node)
         assert isinstance(entity, Entity)
         index.add_known(entity.model_copy(update={"aliases": []}) if entity.id in fresh else entity)
-    meta = {u.id: PassageMeta(u.document_id, u.date) if isinstance(u, Passage) else PassageMeta(u.dialogue_id,
-            u.timestamp) for u in units}  # fmt: skip
-    return resolve_batch(index, extractions, meta, namespace), index, {u.id: u.text for u in units}
+    resolved = resolve_batch(index, extractions, passage_meta(units), namespace)
+    return resolved, index, {u.id: u.text for u in units}
 
 
 def _entity_updates(survivors: Sequence[Record], index: EntityIndex) -> dict[str, Props]:

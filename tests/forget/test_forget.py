@@ -99,3 +99,25 @@ def test_forget_document_still_works_and_forget_needs_a_target(
     assert {n.id for n in store.iter_nodes(ns, "Document")} == {"quill"}
     with pytest.raises(ValueError, match="document_id or a namespace"):
         memory.forget()
+
+
+CHAT = {"id": "chat", "participants": ["Ana", "Ben"], "sessions": [{"date": "1999-02-02T10:00:00Z", "turns": [
+    {"speaker": "Ana", "text": "Ada Quill was born in Brill, my grandmother told me."},
+    {"speaker": "Ben", "text": "I met Ada Quill at the Harlow shipyard."}]}]}  # fmt: skip
+
+
+def test_forgetting_a_dialogue_leaves_the_graph_a_run_without_it_builds(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    kept, never = ns + "-kept", ns + "-never"
+    memory = _memory(store, kept, spacy_extractor, embedder)
+    _ingest(memory, FIRST)
+    memory.add_dialogue(CHAT)
+    _ingest(_memory(store, never, spacy_extractor, embedder), FIRST)
+    assert store.counts(kept).nodes["Turn"] == 2
+    assert graph_digest(store, kept) != graph_digest(store, never)
+
+    report = memory.forget("chat")
+
+    assert report.nodes_deleted >= 4 and report.nodes_updated > 0, report  # dialogue, session, turns and more
+    assert graph_digest(store, kept) == graph_digest(store, never), _diff(store, never, kept)
