@@ -37,6 +37,7 @@ class ForgetReport:
     edges_deleted: int = 0
     nodes_updated: int = 0  # nodes that lost the document but had other support
     rederived: int = 0  # of those, the ones whose derived properties changed
+    communities_changed: int = 0  # communities built again, created or deleted (Memory.forget)
     seconds: float = 0.0
 
     def to_dict(self) -> dict[str, object]:

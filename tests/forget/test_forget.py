@@ -121,3 +121,25 @@ def test_forgetting_a_dialogue_leaves_the_graph_a_run_without_it_builds(
 
     assert report.nodes_deleted >= 4 and report.nodes_updated > 0, report  # dialogue, session, turns and more
     assert graph_digest(store, kept) == graph_digest(store, never), _diff(store, never, kept)
+
+
+def test_communities_keep_nothing_of_a_forgotten_document(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    memory = _memory(store, ns, spacy_extractor, embedder)
+    _ingest(memory, FIRST, FORGOTTEN, LAST)
+    memory.build_communities(llm=False)
+    doomed = {n.id for n in store.iter_nodes(ns) if n.docs == ("secret",)}
+    mentions = [c for c in memory.communities() if "Orrin" in c.summary or doomed & {*c.passage_ids, *c.fact_ids}]
+    assert mentions, "some community should summarise the document before it is forgotten"
+
+    report = memory.forget("secret")
+
+    assert report.communities_changed > 0
+    for community in memory.communities():
+        assert "Orrin" not in community.summary and "Vell" not in community.summary, community
+        assert not doomed & {*community.passage_ids, *community.fact_ids, *community.member_ids}, community
+    unforgotten = _memory(store, ns + "-never", spacy_extractor, embedder)
+    _ingest(unforgotten, FIRST, LAST)
+    unforgotten.build_communities(llm=False)
+    assert sorted(c.summary for c in memory.communities()) == sorted(c.summary for c in unforgotten.communities())
