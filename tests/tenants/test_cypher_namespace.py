@@ -13,6 +13,7 @@ import pytest
 from cypher_scope import unscoped
 
 from graphmem.cypher_library import query_params
+from graphmem.memory import Memory
 from graphmem.store import Edge, Node
 from graphmem.store.neo4j import Neo4jStore
 
@@ -107,3 +108,17 @@ def test_an_edge_across_namespaces_is_invisible_to_the_store(neo4j_store: Neo4jS
     assert neo4j_store.counts(ns).edges == {"SYNONYM": 1}
     assert list(neo4j_store.iter_edges(other)) == [] and neo4j_store.neighbours(other, ["x1"]) == []
     assert neo4j_store.counts(other).edges == {}
+
+
+@pytest.mark.neo4j
+def test_memory_cypher_passes_its_namespace_unless_told_another(neo4j_store: Neo4jStore, ns: str) -> None:
+    other = ns + "-b"
+    for namespace, names in ((ns, ["Ada", "Bo"]), (other, ["Secret"])):
+        neo4j_store.upsert_nodes([Node("Entity", f"e{i}", namespace, {"name": n, "key": n.lower(), "type": "PERSON"})
+                                  for i, n in enumerate(names)])  # fmt: skip
+    memory = Memory(neo4j_store, ns, extract=False)  # not closed: the store is the session's
+    assert sorted(r["entity"] for r in memory.cypher("most_connected")) == ["Ada", "Bo"]
+    assert [r["entity"] for r in memory.cypher("most_connected", {"namespace": other})] == ["Secret"]
+    text = "MATCH (e:Entity {namespace: $namespace}) RETURN e.name AS name ORDER BY name"
+    assert [r["name"] for r in memory.cypher(text)] == ["Ada", "Bo"]
+    assert [r["name"] for r in Memory(neo4j_store, other, extract=False).cypher(text)] == ["Secret"]
