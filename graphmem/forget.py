@@ -3,28 +3,32 @@
 The store deletes the nodes only the document supported (its passages or turns, the facts, hyperedges and
 entities no other document states) and drops it from the others: its id leaves their supporting documents
 and its passages their provenance. What survives may still carry what the document contributed, though:
-a fact's sentence, earliest date and confidence, an entity's aliases and name. ``rederive`` works those out
-again from the passages and turns that still support them, by extracting them again, so that the graph ends
-as a run that never saw the document would have left it. Two choices of ingestion depend on the order
-documents came in, and are made here by a rule instead: a fact keeps its sentence when a remaining passage
-holds it (else it takes the one extraction gives now), and an entity whose name only the forgotten document
-used takes the first, in sorted order, of the names the remaining passages use. An entity's type is left
-as it is.
+a fact's sentence, earliest date and confidence, an entity's aliases and name. So before the deletion the
+document's passages are extracted again (``trace_document``: which names it used for which entity, what it
+stated of which fact), and after it, ``rederive`` works out again only what the document may have set, by
+extracting the remaining passages that bear on it: those stating such a fact, and those naming such an
+entity that hold one of the document's names for it. The graph then ends as a run that never saw the
+document would have left it. Two choices of ingestion depend on the order documents came in, and are made
+here by a rule instead: a fact keeps its sentence when a remaining passage holds it (else it takes the one
+extraction gives now), and an entity whose name only the forgotten document used takes the first, in sorted
+order, of its remaining aliases. An entity's type is left as it is.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, field
 
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node, read_records
 from graphmem.ingest import passage_inputs, passage_meta
-from graphmem.records import Dialogue, Entity, Fact, Hyperedge, Passage, Record, Statement, Turn
+from graphmem.records import Dialogue, Entity, Fact, Hyperedge, Passage, Record, Session, Statement, Turn
 from graphmem.resolve import EntityIndex, ResolutionConfig, Resolved, resolve_batch
 from graphmem.store import GraphStore
 from graphmem.store.base import Node, Props, PropsWriter, check_namespace
+
+Unit = Passage | Turn
 
 
 @dataclass
@@ -37,6 +41,7 @@ class ForgetReport:
     edges_deleted: int = 0
     nodes_updated: int = 0  # nodes that lost the document but had other support
     rederived: int = 0  # of those, the ones whose derived properties changed
+    units_extracted: int = 0  # passages and turns extracted again (the document's, then the remaining ones)
     communities_changed: int = 0  # communities built again, created or deleted (Memory.forget)
     seconds: float = 0.0
 
@@ -44,19 +49,30 @@ class ForgetReport:
         return asdict(self)
 
 
+@dataclass
+class DocumentTrace:
+    """What a document contributed, as extraction reads it now: kept from before its deletion."""
+
+    names: dict[str, set[str]] = field(default_factory=dict)  # entity id -> the names it used for the entity
+    statements: dict[str, Statement] = field(default_factory=dict)  # fact or hyperedge id -> as it alone states it
+    units: int = 0
+
+
 def forget_document(store: GraphStore, namespace: str, document_id: str, extractor: Extractor | None,
                     resolution: ResolutionConfig | None = None) -> ForgetReport:  # fmt: skip
     """Delete ``document_id`` from ``namespace``; with an extractor, derive the survivors' properties again."""
     started = time.perf_counter()
-    result = store.delete_document(check_namespace(namespace), document_id)
-    changed = 0
-    if extractor is not None and result.updated_ids:
+    check_namespace(namespace)
+    trace = trace_document(store, namespace, document_id, extractor, resolution) if extractor else None
+    result = store.delete_document(namespace, document_id)
+    report = ForgetReport(namespace, document_id, result.nodes_deleted, result.edges_deleted, result.nodes_updated)
+    if extractor is not None and trace is not None and result.updated_ids:
         survivors = read_records(store, namespace, result.updated_ids)
-        updates = rederive(store, namespace, survivors, extractor, resolution)
+        updates, extracted = rederive(store, namespace, survivors, trace, extractor, resolution)
         write_props(store, namespace, updates)
-        changed = len(updates)
-    return ForgetReport(namespace, document_id, result.nodes_deleted, result.edges_deleted, result.nodes_updated,
-                        changed, time.perf_counter() - started)  # fmt: skip
+        report.rederived, report.units_extracted = len(updates), trace.units + extracted
+    report.seconds = time.perf_counter() - started
+    return report
 
 
 def forget_namespace(store: GraphStore, namespace: str) -> ForgetReport:
@@ -77,82 +93,172 @@ def write_props(store: GraphStore, namespace: str, updates: Sequence[tuple[str, 
     store.upsert_nodes([Node(n.label, n.id, n.namespace, {**n.props, **changes[n.id]}, n.docs) for n in nodes])
 
 
-def _supporting_units(store: GraphStore, namespace: str, survivors: Sequence[Record]) -> list[Passage | Turn]:
-    """The passages and turns that still state a surviving statement or name a surviving entity."""
-    ids = {p for r in survivors if isinstance(r, Statement) for p in r.provenance}
-    entity_ids = [r.id for r in survivors if isinstance(r, Entity)]
-    if entity_ids:
-        ids |= {e.source for e in store.neighbours(namespace, entity_ids, ["MENTIONS"]) if e.target in entity_ids}
-    return [r for r in read_records(store, namespace, sorted(ids)) if isinstance(r, Passage | Turn)]
+def _document_units(store: GraphStore, namespace: str, document_id: str) -> list[Unit]:
+    """A document's passages, or a dialogue's turns (through its sessions)."""
+    parts = read_records(store, namespace, sorted({e.source for e in store.neighbours(namespace, [document_id],
+                                                                                     ["PART_OF"])}))  # fmt: skip
+    sessions = [r.id for r in parts if isinstance(r, Session)]
+    if sessions:
+        turns = {e.source for e in store.neighbours(namespace, sessions, ["PART_OF"]) if e.target in sessions}
+        parts += read_records(store, namespace, sorted(turns))
+    return [r for r in parts if isinstance(r, Passage | Turn)]
 
 
-def _reresolve(store: GraphStore, namespace: str, survivors: Sequence[Record], extractor: Extractor,
-               resolution: ResolutionConfig | None) -> tuple[Resolved, EntityIndex, dict[str, str]]:  # fmt: skip
-    """Extract the supporting units again and resolve them against the stored entities, whose aliases are
-    collected afresh for the survivors. Returns the resolution, the index and each unit's text."""
-    units = _supporting_units(store, namespace, survivors)
-    dialogue_ids = sorted({u.dialogue_id for u in units if isinstance(u, Turn)})
-    roots = [r for r in read_records(store, namespace, dialogue_ids) if isinstance(r, Dialogue)]
-    extractions = extractor.extract(passage_inputs(units, roots))
-    fresh = {r.id for r in survivors if isinstance(r, Entity)}
-    index = EntityIndex(resolution)
-    for node in store.iter_nodes(namespace, "Entity"):
-        entity = from_node(node)
-        assert isinstance(entity, Entity)
-        index.add_known(entity.model_copy(update={"aliases": []}) if entity.id in fresh else entity)
-    resolved = resolve_batch(index, extractions, passage_meta(units), namespace)
-    return resolved, index, {u.id: u.text for u in units}
+class _Reader:
+    """Extraction of units and their resolution against the namespace's entities (loaded once), collecting
+    the names the units read so far use for each entity."""
+
+    def __init__(self, store: GraphStore, namespace: str, extractor: Extractor,
+                 resolution: ResolutionConfig | None) -> None:  # fmt: skip
+        self.store, self.namespace, self.extractor = store, namespace, extractor
+        self.index = EntityIndex(resolution)
+        for node in store.iter_nodes(namespace, "Entity"):
+            entity = from_node(node)
+            assert isinstance(entity, Entity)
+            self.index.add_known(entity.model_copy(update={"aliases": []}))  # resolving collects the names read
+        self.units = 0
+
+    def read(self, units: Sequence[Unit]) -> Resolved:
+        dialogue_ids = sorted({u.dialogue_id for u in units if isinstance(u, Turn)})
+        roots = [r for r in read_records(self.store, self.namespace, dialogue_ids) if isinstance(r, Dialogue)]
+        self.units += len(units)
+        extractions = self.extractor.extract(passage_inputs(units, roots))
+        return resolve_batch(self.index, extractions, passage_meta(units), self.namespace)
+
+    def names(self) -> dict[str, set[str]]:
+        return {k.id: set(k.aliases) for k in self.index.by_key.values() if k.aliases}
 
 
-def _entity_updates(survivors: Sequence[Record], index: EntityIndex) -> dict[str, Props]:
-    known = {k.id: k for k in index.by_key.values()}
-    out: dict[str, Props] = {}
-    for entity in survivors:
-        k = known.get(entity.id)
-        if not isinstance(entity, Entity) or k is None or not k.aliases:
-            continue  # no remaining unit names it as the extractor reads them now: left as the store has it
-        props: Props = {}
-        aliases = sorted(k.aliases)[:50]
-        if aliases != entity.aliases:
-            props["aliases"] = aliases
-        if entity.name not in k.aliases:  # a name only the forgotten document used
-            props["name"] = min(k.aliases)
-        if props:
-            out[entity.id] = props
+def trace_document(store: GraphStore, namespace: str, document_id: str, extractor: Extractor,
+                   resolution: ResolutionConfig | None = None) -> DocumentTrace:  # fmt: skip
+    units = _document_units(store, namespace, document_id)
+    if not units:
+        return DocumentTrace()
+    reader = _Reader(store, namespace, extractor, resolution)
+    resolved = reader.read(units)
+    return DocumentTrace(reader.names(), {s.id: s for s in [*resolved.facts, *resolved.hyperedges]}, len(units))
+
+
+def _holds_sentence(statement: Statement, texts: dict[str, str]) -> bool:
+    return any(statement.sentence in texts.get(p, "") for p in statement.provenance)
+
+
+def _may_carry(statement: Statement, stated: Statement | None, texts: dict[str, str]) -> bool:
+    """Whether the document may have set the statement's date, confidence or sentence (else it is kept)."""
+    if stated is None:
+        return True  # extraction reads the document otherwise now: work it out again to be sure
+    earliest = stated.valid_from is not None and stated.valid_from == statement.valid_from
+    return earliest or stated.confidence >= statement.confidence or not _holds_sentence(statement, texts)
+
+
+def _naming_units(store: GraphStore, namespace: str, pending: set[tuple[str, str]],
+                  units: dict[str, Unit]) -> dict[str, set[tuple[str, str]]]:  # fmt: skip
+    """Per remaining unit naming an entity of ``pending`` (entity id, name): the pairs it may confirm, those
+    whose name it holds. ``units`` is a cache of unit records, filled here."""
+    entity_ids = sorted({entity_id for entity_id, _ in pending})
+    edges = [e for e in store.neighbours(namespace, entity_ids, ["MENTIONS"]) if e.target in entity_ids]
+    missing = sorted({e.source for e in edges} - set(units))
+    units.update((r.id, r) for r in read_records(store, namespace, missing) if isinstance(r, Passage | Turn))
+    dialogue_ids = sorted({u.dialogue_id for u in units.values() if isinstance(u, Turn)})
+    participants = {d.id: d.participants for d in read_records(store, namespace, dialogue_ids)
+                    if isinstance(d, Dialogue)}  # fmt: skip
+    out: dict[str, set[tuple[str, str]]] = {}
+    for edge in edges:
+        unit = units.get(edge.source)
+        if unit is None:
+            continue
+        # A name may be resolved rather than written: a pronoun to the title, "I" and "you" to the speakers.
+        if isinstance(unit, Passage):
+            said = [unit.text, unit.title or ""]
+        else:
+            said = [unit.text, unit.speaker, *participants.get(unit.dialogue_id, [])]
+        pairs = {(entity_id, name) for entity_id, name in pending
+                 if entity_id == edge.target and any(name in text for text in said)}  # fmt: skip
+        if pairs:
+            out.setdefault(unit.id, set()).update(pairs)
     return out
 
 
-def _statement_updates(statement: Statement, derived: Statement | None, texts: dict[str, str],
-                       names: dict[str, str]) -> Props:  # fmt: skip
+def _unconfirmed(reader: _Reader, pending: set[tuple[str, str]], candidates: dict[str, set[tuple[str, str]]],
+                 units: dict[str, Unit], batch: int = 16) -> set[tuple[str, str]]:  # fmt: skip
+    """The (entity, name) pairs no remaining unit uses. Units are read a few at a time, and only while some
+    pair they may confirm is open: one passage saying "London" is enough to keep the name of a hub entity."""
+
+    def confirmed() -> set[tuple[str, str]]:
+        names = reader.names()
+        return {(entity_id, name) for entity_id, name in pending if name in names.get(entity_id, ())}
+
+    pending = pending - confirmed()
+    order = sorted(candidates)
+    while pending and order:
+        chosen = [u for u in order if candidates[u] & pending][:batch]
+        if not chosen:
+            break
+        order = [u for u in order if u not in chosen]
+        reader.read([units[u] for u in chosen])
+        pending -= confirmed()
+    return pending
+
+
+def _entity_props(entity: Entity, dropped: set[str]) -> Props:
+    if not dropped:
+        return {}
+    aliases = sorted(set(entity.aliases) - dropped)
+    props: Props = {"aliases": aliases} if aliases != entity.aliases else {}
+    if entity.name in dropped and aliases:
+        props["name"] = aliases[0]
+    return props
+
+
+def _statement_props(statement: Statement, derived: Statement | None, texts: dict[str, str],
+                     names: dict[str, str]) -> Props:  # fmt: skip
     props: Props = {}
     if derived is not None:
         if derived.valid_from != statement.valid_from:
             props["valid_from"] = derived.valid_from
         if derived.confidence != statement.confidence:
             props["confidence"] = derived.confidence
-        if not any(statement.sentence in texts.get(p, "") for p in statement.provenance):
+        if not _holds_sentence(statement, texts):
             props["sentence"] = derived.sentence  # the sentence came from the forgotten document
     if isinstance(statement, Fact):
-        for field, entity_id in (("subject_name", statement.subject_id), ("object_name", statement.object_id)):
-            if entity_id in names and getattr(statement, field) != names[entity_id]:
-                props[field] = names[entity_id]
+        for key, entity_id in (("subject_name", statement.subject_id), ("object_name", statement.object_id)):
+            if entity_id in names and getattr(statement, key) != names[entity_id]:
+                props[key] = names[entity_id]
     return props
 
 
-def rederive(store: GraphStore, namespace: str, survivors: Sequence[Record], extractor: Extractor,
-             resolution: ResolutionConfig | None = None) -> list[tuple[str, Props]]:  # fmt: skip
-    """The property updates that make the survivors of a deletion what the remaining documents alone give."""
-    resolved, index, texts = _reresolve(store, namespace, survivors, extractor, resolution)
-    derived: dict[str, Statement] = {s.id: s for s in [*resolved.facts, *resolved.hyperedges]}
-    updates = _entity_updates(survivors, index)
-    names = {entity_id: str(props["name"]) for entity_id, props in updates.items() if "name" in props}
+def _facts_naming(store: GraphStore, namespace: str, entity_ids: Iterable[str], skip: set[str]) -> list[Fact]:
+    ids = {e.source for e in store.neighbours(namespace, list(entity_ids), ["SUBJECT", "OBJECT"])} - skip
+    return [r for r in read_records(store, namespace, sorted(ids)) if isinstance(r, Fact)]
+
+
+def rederive(store: GraphStore, namespace: str, survivors: Sequence[Record], trace: DocumentTrace,
+             extractor: Extractor, resolution: ResolutionConfig | None = None,
+             ) -> tuple[list[tuple[str, Props]], int]:  # fmt: skip
+    """The property updates that make the survivors of a deletion what the remaining documents alone give,
+    and how many units were extracted again to find them."""
     statements: list[Statement] = [r for r in survivors if isinstance(r, Fact | Hyperedge)]
+    entities = [r for r in survivors if isinstance(r, Entity)]
+    units = {r.id: r for r in read_records(store, namespace, sorted({p for s in statements for p in s.provenance}))
+             if isinstance(r, Passage | Turn)}  # fmt: skip
+    texts = {unit_id: unit.text for unit_id, unit in units.items()}
+    doubtful = [s for s in statements if _may_carry(s, trace.statements.get(s.id), texts)]
+    reader = _Reader(store, namespace, extractor, resolution)
+    derived: dict[str, Statement] = {}
+    stating = sorted({p for s in doubtful for p in s.provenance if p in units})
+    if stating:
+        resolved = reader.read([units[u] for u in stating])
+        derived = {s.id: s for s in [*resolved.facts, *resolved.hyperedges]}
+    # The names the document used for a surviving entity, kept only if a remaining unit uses them too.
+    pending = {(e.id, name) for e in entities for name in trace.names.get(e.id, set()) & {*e.aliases, e.name}}
+    dropped = _unconfirmed(reader, pending, _naming_units(store, namespace, pending, units), units)
+    updates = {e.id: props for e in entities if (props := _entity_props(e, {n for i, n in dropped if i == e.id}))}
+    names = {entity_id: str(props["name"]) for entity_id, props in updates.items() if "name" in props}
     if names:  # facts that name a renamed entity, whether or not the document supported them
-        naming = {e.source for e in store.neighbours(namespace, list(names), ["SUBJECT", "OBJECT"])}
-        statements += [r for r in read_records(store, namespace, sorted(naming - {s.id for s in statements}))
-                       if isinstance(r, Fact)]  # fmt: skip
+        statements += _facts_naming(store, namespace, names, {s.id for s in statements})
+    doubtful_ids = {s.id for s in doubtful}
     for statement in statements:
-        props = _statement_updates(statement, derived.get(statement.id), texts, names)
-        if props:
+        found = derived.get(statement.id) if statement.id in doubtful_ids else None
+        if props := _statement_props(statement, found, texts, names):
             updates[statement.id] = props
-    return sorted(updates.items())
+    return sorted(updates.items()), reader.units

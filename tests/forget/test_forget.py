@@ -143,3 +143,28 @@ def test_communities_keep_nothing_of_a_forgotten_document(
     _ingest(unforgotten, FIRST, LAST)
     unforgotten.build_communities(llm=False)
     assert sorted(c.summary for c in memory.communities()) == sorted(c.summary for c in unforgotten.communities())
+
+
+def test_a_hub_entity_is_confirmed_by_a_few_passages_not_all(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    """Brill is named by many documents: one remaining passage that says "Brill" keeps the name, so forgetting
+    a document that names it extracts a few passages again, not every passage about Brill."""
+    people = ["Oren Tallis", "Mira Venn", "Joss Harrow", "Ilse Marrow", "Tam Orley", "Rue Calder", "Bex Lorne",
+              "Nell Yarrow", "Cai Brenner", "Ossie Quint", "Wyn Ashdown", "Lark Pellow"]  # fmt: skip
+    neighbours = [{"id": f"n{i}", "title": name, "text": f"{name} lived in Brill. {name} kept bees."}
+                  for i, name in enumerate(people)]  # fmt: skip
+    kept, never = ns + "-kept", ns + "-never"
+    memory = _memory(store, kept, spacy_extractor, embedder)
+    memory.add_documents([FIRST, *neighbours])
+    _ingest(memory, FORGOTTEN, LAST)
+    unforgotten = _memory(store, never, spacy_extractor, embedder)
+    unforgotten.add_documents([FIRST, *neighbours])
+    _ingest(unforgotten, LAST)
+    brill = [e for e in memory.records("Entity") if isinstance(e, Entity) and e.name == "Brill"]
+    assert len(brill[0].document_ids) >= 10
+
+    report = memory.forget("secret")
+
+    assert report.units_extracted < 8, report  # the document's passage, the few stating its facts, one naming Brill
+    assert graph_digest(store, kept) == graph_digest(store, never), _diff(store, never, kept)
