@@ -23,10 +23,21 @@ from dataclasses import asdict, dataclass, field
 from graphmem.extract.types import Extractor
 from graphmem.graph import from_node, read_records
 from graphmem.ingest import passage_inputs, passage_meta
-from graphmem.records import Dialogue, Entity, Fact, Hyperedge, Passage, Record, Session, Statement, Turn
+from graphmem.records import (
+    Dialogue,
+    Entity,
+    Fact,
+    Hyperedge,
+    Passage,
+    Record,
+    Session,
+    Statement,
+    Supersession,
+    Turn,
+)
 from graphmem.resolve import EntityIndex, ResolutionConfig, Resolved, resolve_batch
 from graphmem.store import GraphStore
-from graphmem.store.base import Node, Props, PropsWriter, check_namespace
+from graphmem.store.base import Edge, Node, Props, PropsWriter, check_namespace
 
 Unit = Passage | Turn
 
@@ -42,6 +53,8 @@ class ForgetReport:
     nodes_updated: int = 0  # nodes that lost the document but had other support
     rederived: int = 0  # of those, the ones whose derived properties changed
     units_extracted: int = 0  # passages and turns extracted again (the document's, then the remaining ones)
+    facts_to_recheck: int = 0  # reconsolidated facts that lost support, marked to be checked again
+    reconsolidated: bool = False  # whether Memory.forget ran reconsolidation for them
     communities_changed: int = 0  # communities built again, created or deleted (Memory.forget)
     seconds: float = 0.0
 
@@ -66,11 +79,20 @@ def forget_document(store: GraphStore, namespace: str, document_id: str, extract
     trace = trace_document(store, namespace, document_id, extractor, resolution) if extractor else None
     result = store.delete_document(namespace, document_id)
     report = ForgetReport(namespace, document_id, result.nodes_deleted, result.edges_deleted, result.nodes_updated)
-    if extractor is not None and trace is not None and result.updated_ids:
-        survivors = read_records(store, namespace, result.updated_ids)
-        updates, extracted = rederive(store, namespace, survivors, trace, extractor, resolution)
-        write_props(store, namespace, updates)
-        report.rederived, report.units_extracted = len(updates), trace.units + extracted
+    prune_evidence(store, namespace, result.updated_ids, set(result.deleted_ids))
+    survivors = read_records(store, namespace, result.updated_ids)
+    updates: dict[str, Props] = {}
+    if extractor is not None and trace is not None and survivors:
+        derived, extracted = rederive(store, namespace, survivors, trace, extractor, resolution)
+        updates = dict(derived)
+        report.rederived, report.units_extracted = len(derived), trace.units + extracted
+    # A reconsolidated fact that lost support is checked again by the next run: the document may have been
+    # the evidence that retired another fact, or that dated its end.
+    recheck = [r.id for r in survivors if isinstance(r, Fact) and r.reconsolidated]
+    for fact_id in recheck:
+        updates[fact_id] = {**updates.get(fact_id, {}), "reconsolidated": None}
+    write_props(store, namespace, sorted(updates.items()))
+    report.facts_to_recheck = len(recheck)
     report.seconds = time.perf_counter() - started
     return report
 
@@ -79,6 +101,22 @@ def forget_namespace(store: GraphStore, namespace: str) -> ForgetReport:
     started = time.perf_counter()
     deleted = store.delete_namespace(check_namespace(namespace))
     return ForgetReport(namespace, None, deleted, seconds=time.perf_counter() - started)
+
+
+def prune_evidence(store: GraphStore, namespace: str, ids: Sequence[str], gone: set[str]) -> int:
+    """Drop deleted passages from the evidence of the reconsolidation links (SUPERSEDED_BY) of these facts,
+    as the store drops them from provenance. Returns how many links changed."""
+    if not ids or not gone:
+        return 0
+    changed = []
+    for link in store.neighbours(namespace, ids, [Supersession.TYPE]):
+        evidence = link.props.get("evidence")
+        if isinstance(evidence, list) and gone.intersection(evidence):
+            kept = [p for p in evidence if p not in gone]
+            changed.append(Edge(link.type, link.source, link.target, namespace, {**link.props, "evidence": kept}))
+    if changed:
+        store.upsert_edges(changed)
+    return len(changed)
 
 
 def write_props(store: GraphStore, namespace: str, updates: Sequence[tuple[str, Props]]) -> None:

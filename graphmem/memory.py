@@ -233,8 +233,9 @@ class Memory:
         hyperedge and entity only it supported; what other documents also support stays, with their support
         only: the survivors' sentences, dates, confidences, aliases and names are derived again from the
         remaining passages (graphmem.forget; not with ``extract=False``). The retrieval index of the namespace
-        is dropped from memory and disk, so the next query rebuilds it without the document, and its communities,
-        if it has any, are built again where what they were computed from changed (summaries included)."""
+        is dropped from memory and disk, so the next query rebuilds it without the document. If the namespace was
+        reconsolidated, the facts that lost support are checked again (a run of ``reconsolidate``, at the clock's
+        time); if it has communities, they are built again where what they were computed from changed."""
         if document_id is None and namespace is None:
             raise ValueError("forget needs a document_id or a namespace")
         target = check_namespace(namespace) if namespace is not None else self.namespace
@@ -248,11 +249,15 @@ class Memory:
         self._global.pop(target, None)
         if target == self.namespace:
             self._ingestor_instance = None  # its entity index may name deleted entities
-        if document_id is not None and self.store.counts(target).nodes.get(Community.LABEL):
-            # their summaries, facts and passages may quote the document
-            memory = self if target == self.namespace else Memory(
-                self.store, target, extract=self._extract, extractor=self._extractor, embedder=self._embedder,
-                config=self.config, retrieval_config=self.retrieval_config)  # fmt: skip
+        if document_id is None:
+            return report
+        memory = self if target == self.namespace else Memory(
+            self.store, target, extract=self._extract, extractor=self._extractor, embedder=self._embedder,
+            config=self.config, retrieval_config=self.retrieval_config)  # fmt: skip
+        if report.facts_to_recheck:  # what the document retired, or dated, is decided again without it
+            memory.reconsolidate()
+            report.reconsolidated = True
+        if self.store.counts(target).nodes.get(Community.LABEL):  # their summaries may quote the document
             built = memory.build_communities()
             report.communities_changed = len(built["created"]) + len(built["updated"]) + len(built["deleted"])
         return report

@@ -5,6 +5,7 @@ holding a document of the same id) are untouched. Forgetting a namespace leaves 
 from __future__ import annotations
 
 import difflib
+from datetime import UTC, datetime
 
 import pytest
 
@@ -168,3 +169,42 @@ def test_a_hub_entity_is_confirmed_by_a_few_passages_not_all(
 
     assert report.units_extracted < 8, report  # the document's passage, the few stating its facts, one naming Brill
     assert graph_digest(store, kept) == graph_digest(store, never), _diff(store, never, kept)
+
+
+def _naming(store: GraphStore, namespace: str, ids: set[str]) -> list[str]:
+    """Every property of a node or edge that names one of these ids."""
+
+    def names(value: object) -> bool:
+        return value in ids if isinstance(value, str) else isinstance(value, list) and bool(ids.intersection(value))
+
+    found = [f"{n.id}.{k}" for n in store.iter_nodes(namespace) for k, v in n.props.items() if names(v)]
+    return found + [f"{e.key}.{k}" for e in store.iter_edges(namespace) for k, v in e.props.items() if names(v)]
+
+
+def test_reconsolidation_decides_again_without_the_forgotten_document(
+    store: GraphStore, ns: str, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
+    """The forgotten document was the earliest to say Ana moved: it dated the end of her living in Brill and
+    was the link's evidence. After forgetting it, the next document decides both, as if it never was."""
+    lived = {"id": "d1", "date": "2019-03-01", "text": "Ana Lund lives in Brill."}
+    moved = {"id": "d2", "date": "2021-06-01", "text": "Ana Lund moved to Oslo."}
+    secret = {"id": "secret", "date": "2021-05-01", "text": "Ana Lund moved to Oslo."}
+    kept, never = ns + "-kept", ns + "-never"
+    memory = _memory(store, kept, spacy_extractor, embedder)
+    _ingest(memory, lived, moved, secret)
+    memory.reconsolidate(now=datetime(2025, 1, 1, tzinfo=UTC))
+    unforgotten = _memory(store, never, spacy_extractor, embedder)
+    _ingest(unforgotten, lived, moved)
+    unforgotten.reconsolidate(now=datetime(2025, 1, 1, tzinfo=UTC))
+    doomed = {n.id for n in store.iter_nodes(kept) if n.docs == ("secret",)}
+    [link] = store.iter_edges(kept, "SUPERSEDED_BY")
+    assert doomed & set(link.props["evidence"]) and link.props["valid_to"] == datetime(2021, 5, 1, tzinfo=UTC)
+
+    report = memory.forget("secret")
+
+    assert report.facts_to_recheck > 0 and report.reconsolidated, report
+    assert _naming(store, kept, doomed) == []
+    [link] = store.iter_edges(kept, "SUPERSEDED_BY")
+    assert link.props["valid_to"] == datetime(2021, 6, 1, tzinfo=UTC) and link.props["evidence"]
+    steady = {"recorded_at", "expired_at"}  # the rerun's clock, not the document, sets expired_at
+    assert graph_digest(store, kept, steady) == graph_digest(store, never, steady), _diff(store, never, kept)
