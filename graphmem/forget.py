@@ -133,8 +133,8 @@ def write_props(store: GraphStore, namespace: str, updates: Sequence[tuple[str, 
 
 def _document_units(store: GraphStore, namespace: str, document_id: str) -> list[Unit]:
     """A document's passages, or a dialogue's turns (through its sessions)."""
-    parts = read_records(store, namespace, sorted({e.source for e in store.neighbours(namespace, [document_id],
-                                                                                     ["PART_OF"])}))  # fmt: skip
+    part_ids = {e.source for e in store.neighbours(namespace, [document_id], ["PART_OF"]) if e.target == document_id}
+    parts = read_records(store, namespace, sorted(part_ids))
     sessions = [r.id for r in parts if isinstance(r, Session)]
     if sessions:
         turns = {e.source for e in store.neighbours(namespace, sessions, ["PART_OF"]) if e.target in sessions}
