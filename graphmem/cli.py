@@ -271,6 +271,12 @@ def cmd_cypher(args: argparse.Namespace) -> int:
             print(format_table([{"name": e.name, "params": ", ".join(e.params), "answers": e.summary}
                                 for e in entries], width=args.width))  # fmt: skip
         return 0
+    if args.favourites:
+        from graphmem.cypher_library import write_favourites
+
+        names = write_favourites(Path(args.favourites))
+        print(f"{len(names)} favourites written to {args.favourites}: drop it on Neo4j Browser's Favorites drawer")
+        return 0
     if not args.query and not args.store_embeddings:
         print("graphmem cypher: give a query, a .cypher file or a library name (--list lists them)", file=sys.stderr)
         return 2
@@ -364,6 +370,7 @@ def build_parser() -> argparse.ArgumentParser:
     cyph.add_argument("--write", action="store_true", help="allow the query to write (default: refused)")
     cyph.add_argument("--json", action="store_true", help="print the rows as JSON")
     cyph.add_argument("--list", action="store_true", help="list the named queries with their parameters")
+    cyph.add_argument("--favourites", metavar="ZIP", help="write the named queries as Neo4j Browser favourites")
     cyph.add_argument("--width", type=int, default=40, help="cut table cells to this many characters")
     cyph.add_argument("--store-embeddings", action="store_true",
                       help="first write the namespace's embeddings onto its nodes, for the vector-index queries")

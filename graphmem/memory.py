@@ -14,6 +14,7 @@ from graphmem.communities.search import GlobalSearcher, summary_text
 from graphmem.communities.summary import default_summariser
 from graphmem.config import Settings
 from graphmem.embed import CachedEmbedder, Embedder
+from graphmem.embed_batching import BatchingEmbedder
 from graphmem.extract.types import Extractor
 from graphmem.forget import ForgetReport, forget_document, forget_namespace
 from graphmem.graph import from_node
@@ -59,6 +60,7 @@ class Memory:
         self._retrievers: dict[str, Retriever] = {}
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
+        self._question_embedder: BatchingEmbedder | None = None
 
     @property
     def extractor(self) -> Extractor:
@@ -150,10 +152,16 @@ class Memory:
         if mode == "global":
             return self._global_searcher(index).search(query, k=k, as_of=as_of)
         cached = self._retrievers.get(index.namespace)
-        if cached is None or cached.index is not index:
-            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
+        if cached is None or not same_index(cached.index, index):
+            cached = Retriever(index, self._questions(), self.retrieval_config, self._fact_filter())
             self._retrievers[index.namespace] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
+
+    def _questions(self) -> Embedder:
+        """The embedder of questions: the model itself, batching the questions of concurrent threads."""
+        if self._question_embedder is None:
+            self._question_embedder = BatchingEmbedder(query_embedder(self.embedder))
+        return self._question_embedder
 
     def _fact_filter(self) -> FactFilter | None:
         """An LLM's recognition filter on seeding facts when one is configured (GRAPHMEM_LLM_*), else None."""
@@ -164,9 +172,9 @@ class Memory:
     def _global_searcher(self, index: RetrievalIndex) -> GlobalSearcher:
         revision = self.store.revision(index.namespace)
         cached = self._global.get(index.namespace)
-        if cached is None or cached[0] != revision or cached[1].index is not index:
+        if cached is None or cached[0] != revision or not same_index(cached[1].index, index):
             communities = read_communities(self.store, index.namespace)
-            searcher = GlobalSearcher(communities, index, self.embedder, query_embedder(self.embedder))
+            searcher = GlobalSearcher(communities, index, self.embedder, self._questions())
             self._global[index.namespace] = cached = (revision, searcher)
         return cached[1]
 
@@ -321,6 +329,12 @@ class Memory:
         if close is not None:
             close()
         self.store.close()
+
+
+def same_index(a: RetrievalIndex, b: RetrievalIndex) -> bool:
+    """Whether two indexes hold the same content: the cache hands out copies that differ only in ``origin``, and a
+    retriever built for one (its walk graph, BM25 index and solver) serves the other."""
+    return a is b or (a.namespace == b.namespace and a.revision == b.revision and a.unit_vectors is b.unit_vectors)
 
 
 def query_embedder(embedder: Embedder) -> Embedder:

@@ -85,6 +85,9 @@ class Neo4jStore:
                 auth=(self.settings.user, self.settings.password),
                 connection_timeout=connection_timeout,
                 connection_acquisition_timeout=max(connection_timeout, 10.0),
+                # The store's queries are fixed; the server's hints about them (such as "property key does
+                # not exist" on an empty namespace) would only be noise in a user's log.
+                notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()
         except (ServiceUnavailable, OSError) as exc:
