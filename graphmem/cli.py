@@ -1,5 +1,5 @@
 """Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities |
-cypher``."""
+cypher | forget``."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graphmem.cli_forget import add_forget_parser
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Community, Fact, Passage, Turn
@@ -374,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     cyph.add_argument("--store-embeddings", action="store_true",
                       help="first write the namespace's embeddings onto its nodes, for the vector-index queries")
     cyph.set_defaults(func=cmd_cypher)
+    add_forget_parser(sub, common)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
     return parser

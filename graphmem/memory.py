@@ -16,6 +16,7 @@ from graphmem.config import Settings
 from graphmem.embed import CachedEmbedder, Embedder
 from graphmem.embed_batching import BatchingEmbedder
 from graphmem.extract.types import Extractor
+from graphmem.forget import ForgetReport, forget_document, forget_namespace
 from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
 from graphmem.index_cache import IndexCache
@@ -232,8 +233,42 @@ class Memory:
 
     def forget_document(self, document_id: str) -> None:
         """Remove a document or dialogue and everything only it supported (the next index() is a rebuild)."""
-        self.store.delete_document(self.namespace, document_id)
-        self._indexes.forget(self.namespace)
+        self.forget(document_id)
+
+    def forget(self, document_id: str | None = None, *, namespace: str | None = None) -> ForgetReport:
+        """Forget a document or dialogue (``document_id``, in ``namespace`` or this Memory's), or a whole
+        ``namespace`` (no ``document_id``). A document takes with it its passages or turns and every fact,
+        hyperedge and entity only it supported; what other documents also support stays, with their support
+        only: the survivors' sentences, dates, confidences, aliases and names are derived again from the
+        remaining passages (graphmem.forget; not with ``extract=False``). The retrieval index of the namespace
+        is dropped from memory and disk, so the next query rebuilds it without the document. If the namespace was
+        reconsolidated, the facts that lost support are checked again (a run of ``reconsolidate``, at the clock's
+        time); if it has communities, they are built again where what they were computed from changed."""
+        if document_id is None and namespace is None:
+            raise ValueError("forget needs a document_id or a namespace")
+        target = check_namespace(namespace) if namespace is not None else self.namespace
+        if document_id is None:
+            report = forget_namespace(self.store, target)
+        else:
+            extractor = self.extractor if self._extract else None
+            report = forget_document(self.store, target, document_id, extractor, self.config.resolution)
+        self._indexes.discard(target)
+        self._retrievers.pop(target, None)
+        self._global.pop(target, None)
+        if target == self.namespace:
+            self._ingestor_instance = None  # its entity index may name deleted entities
+        if document_id is None:
+            return report
+        memory = self if target == self.namespace else Memory(
+            self.store, target, extract=self._extract, extractor=self._extractor, embedder=self._embedder,
+            config=self.config, retrieval_config=self.retrieval_config)  # fmt: skip
+        if report.facts_to_recheck:  # what the document retired, or dated, is decided again without it
+            memory.reconsolidate()
+            report.reconsolidated = True
+        if self.store.counts(target).nodes.get(Community.LABEL):  # their summaries may quote the document
+            built = memory.build_communities()
+            report.communities_changed = len(built["created"]) + len(built["updated"]) + len(built["deleted"])
+        return report
 
     # ------------------------------------------------------------------ temporal memory
 

@@ -212,7 +212,8 @@ class Neo4jStore:
                 )["count"]
                 tx.run(cypher.load("store/delete_nodes"), namespace=namespace, ids=gone).consume()
                 tx.run(cypher.load("store/prune_provenance"), namespace=namespace, ids=survivors, gone=gone).consume()
-            return DeleteResult(nodes_deleted=len(gone), edges_deleted=edges_deleted, nodes_updated=len(survivors))
+            return DeleteResult(nodes_deleted=len(gone), edges_deleted=edges_deleted, nodes_updated=len(survivors),
+                                deleted_ids=tuple(gone), updated_ids=tuple(survivors))  # fmt: skip
 
         return self._write(work, [namespace])
 
