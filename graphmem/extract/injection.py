@@ -35,11 +35,15 @@ def _rule(reason: str, pattern: str) -> Rule:
 
 RULES: tuple[Rule, ...] = (
     # "ignore all previous instructions", "disregard the system prompt", "forget your earlier rules"
-    _rule("override of earlier instructions",
-          rf"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?"
-          rf"(?:the\s+|your\s+|these\s+|those\s+)?(?:{_EARLIER}\s+){{1,2}}{_ORDERS}"),
-    _rule("override of earlier instructions",
-          rf"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:of\s+)?your\s+(?:{_ORDERS}|programming|training)"),
+    _rule(
+        "override of earlier instructions",
+        rf"\b(?:ignore|disregard|forget|override|bypass|skip)\s+(?:all\s+|any\s+|every\s+)?(?:of\s+)?"
+        rf"(?:the\s+|your\s+|these\s+|those\s+)?(?:{_EARLIER}\s+){{1,2}}{_ORDERS}",
+    ),
+    _rule(
+        "override of earlier instructions",
+        rf"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:of\s+)?your\s+(?:{_ORDERS}|programming|training)",
+    ),
     # "New instructions:", "updated system prompt:", "SYSTEM OVERRIDE"
     _rule("new instructions", rf"\b(?:new|updated|revised|real|true|secret|hidden)\s+(?:system\s+)?{_ORDERS}\s*:"),
     _rule("new instructions", r"\bsystem\s+(?:override|prompt\s*:|message\s*:)"),
@@ -48,37 +52,70 @@ RULES: tuple[Rule, ...] = (
     _rule("prompt markup", r"\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:system|system_prompt|instructions)\s*>"),
     _rule("prompt markup", r"(?:^|\n)\s*#{1,4}\s*(?:system|instructions?)\s*(?:prompt)?\s*:?\s*(?:\n|$)"),
     # addressed to the agent: "you must now", "from now on you will respond", "if you are an AI reading this"
-    _rule("orders to the agent", r"\byou\s+(?:must|should|shall|will|are\s+to|have\s+to)\s+now\s+"
-                                 r"(?:ignore|obey|follow|respond|reply|answer|act|only|always|never|call|send|"
-                                 r"execute|run|output|print|reveal|include|tell|forward|recommend)\b"),
-    _rule("orders to the agent", r"\bfrom\s+now\s+on,?\s+(?:you|the\s+" + _AGENT + r")\s+(?:must|will|shall|should|"
-                                 r"are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
-                                 r"ignore|call|execute|output|pretend|behave|refuse)\b"),
+    _rule(
+        "orders to the agent",
+        r"\byou\s+(?:must|should|shall|will|are\s+to|have\s+to)\s+now\s+"
+        r"(?:ignore|obey|follow|respond|reply|answer|act|only|always|never|call|send|"
+        r"execute|run|output|print|reveal|include|tell|forward|recommend)\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\bfrom\s+now\s+on,?\s+(?:you|the\s+" + _AGENT + r")\s+(?:must|will|shall|should|"
+        r"are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
+        r"ignore|call|execute|output|pretend|behave|refuse)\b",
+    ),
     _rule("orders to the agent", rf"\bif\s+you\s+are\s+an?\s+{_AGENT}\b"),
-    _rule("orders to the agent", rf"\b(?:note|message|instructions?|attention)\s+(?:for|to)\s+(?:the\s+|any\s+|all\s+)?"
-                                 rf"{_AGENT}s?\b(?:\s+reading\s+this)?\s*[:,]"),
-    _rule("orders to the agent", rf"\b(?:the|this|any)\s+{_AGENT}\s+(?:must|should|shall)\s+(?:always|never|now|"
-                                 r"immediately|ignore|obey)\b"),
-    _rule("orders to the agent", r"\byou\s+are\s+now\s+(?:in\s+)?(?:dan|developer\s+mode|jailbroken|unrestricted|"
-                                 r"an?\s+(?:unfiltered|unrestricted|uncensored|jailbroken))\b"),
+    _rule(
+        "orders to the agent",
+        rf"\b(?:note|message|instructions?|attention)\s+(?:for|to)\s+(?:the\s+|any\s+|all\s+)?"
+        rf"{_AGENT}s?\b(?:\s+reading\s+this)?\s*[:,]",
+    ),
+    _rule(
+        "orders to the agent",
+        rf"\b(?:the|this|any)\s+{_AGENT}\s+(?:must|should|shall)\s+(?:always|never|now|"
+        r"immediately|ignore|obey)\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\byou\s+are\s+now\s+(?:in\s+)?(?:dan|developer\s+mode|jailbroken|unrestricted|"
+        r"an?\s+(?:unfiltered|unrestricted|uncensored|jailbroken))\b",
+    ),
     # secrecy from the person the agent serves: "do not tell the user", "without informing the user"
-    _rule("concealment from the user", r"\b(?:do\s+not|don't|never|without)\s+(?:tell(?:ing)?|inform(?:ing)?|"
-                                       r"mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?)\s+"
-                                       r"(?:this\s+|it\s+|anything\s+)?(?:to\s+)?the\s+user\b"),
-    _rule("prompt extraction", r"\b(?:reveal|print|show|repeat|output|leak|dump|disclose)\s+(?:me\s+)?(?:your|the)\s+"
-                               r"(?:full\s+|entire\s+|hidden\s+|initial\s+)?(?:system\s+prompt|hidden\s+prompt|"
-                               r"system\s+instructions|initial\s+instructions)\b"),
+    _rule(
+        "concealment from the user",
+        r"\b(?:do\s+not|don't|never|without)\s+(?:tell(?:ing)?|inform(?:ing)?|"
+        r"mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?)\s+"
+        r"(?:this\s+|it\s+|anything\s+)?(?:to\s+)?the\s+user\b",
+    ),
+    _rule(
+        "prompt extraction",
+        r"\b(?:reveal|print|show|repeat|output|leak|dump|disclose)\s+(?:me\s+)?(?:your|the)\s+"
+        r"(?:full\s+|entire\s+|hidden\s+|initial\s+)?(?:system\s+prompt|hidden\s+prompt|"
+        r"system\s+instructions|initial\s+instructions)\b",
+    ),
     # tool calls: "call the send_email tool", "always invoke `transfer_funds`", <tool_call>, JSON arguments
-    _rule("tool call", r"\b(?:call|invoke|trigger)\s+(?:the\s+)?[`'\"]?(?!(?:to|a|an|this|that|any|each|one)\b)"
-                       r"[A-Za-z_][\w.\-]*[`'\"]?\s+tool\b"),
-    _rule("tool call", r"\b(?:call|invoke|execute|trigger)\s+(?:the\s+)?(?:`[A-Za-z_][\w.\-]*(?:\(\))?`|"
-                       r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?:\(\))?)(?:\s+(?:tool|function))?"),
-    _rule("tool call", r"\b(?:always|must|now|immediately)\s+(?:call|invoke|trigger|execute)\s+(?:the\s+)?"
-                       r"[`'\"]?[A-Za-z_][\w.\-]*[`'\"]?\s+(?:tool|function)\b"),
+    _rule(
+        "tool call",
+        r"\b(?:call|invoke|trigger)\s+(?:the\s+)?[`'\"]?(?!(?:to|a|an|this|that|any|each|one)\b)"
+        r"[A-Za-z_][\w.\-]*[`'\"]?\s+tool\b",
+    ),
+    _rule(
+        "tool call",
+        r"\b(?:call|invoke|execute|trigger)\s+(?:the\s+)?(?:`[A-Za-z_][\w.\-]*(?:\(\))?`|"
+        r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+(?:\(\))?)(?:\s+(?:tool|function))?",
+    ),
+    _rule(
+        "tool call",
+        r"\b(?:always|must|now|immediately)\s+(?:call|invoke|trigger|execute)\s+(?:the\s+)?"
+        r"[`'\"]?[A-Za-z_][\w.\-]*[`'\"]?\s+(?:tool|function)\b",
+    ),
     _rule("tool call", r"</?\s*(?:tool_call|tool_use|function_call|function_calls|invoke|tool)\s*>|<function\s*="),
     _rule("tool call", r"[\"'](?:tool_calls|function_call|tool_use)[\"']\s*:"),
-    _rule("tool call", r"[\"'](?:function|tool|name)[\"']\s*:\s*[{\"'][^\n]{0,200}?[\"'](?:arguments|parameters|"
-                       r"input)[\"']\s*:"),
+    _rule(
+        "tool call",
+        r"[\"'](?:function|tool|name)[\"']\s*:\s*[{\"'][^\n]{0,200}?[\"'](?:arguments|parameters|"
+        r"input)[\"']\s*:",
+    ),
     # links that run code when followed
     _rule("script link", r"\]\(\s*(?:javascript|vbscript|data\s*:\s*text/html)\s*:?"),
     _rule("script link", r"\bhref\s*=\s*[\"']?\s*(?:javascript|vbscript)\s*:|<\s*script\b"),
