@@ -29,6 +29,7 @@ from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reco
 from graphmem.temporal.adjudicate import Adjudicator
 from graphmem.temporal.llm_adjudicator import default_adjudicator
 from graphmem.temporal.queries import History, entity_history, facts_at
+from graphmem.trust import stamp
 
 
 class Memory:
@@ -109,8 +110,9 @@ class Memory:
         return report
 
     def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
-        """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
-        batch = read_paths(paths)
+        """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json). Records that state no
+        ``trust`` get the files' default level (``IngestConfig.trust.file``, "untrusted")."""
+        batch = stamp(read_paths(paths), self.config.trust.file)
         report = IngestReport(files=batch.files, quarantined=list(batch.quarantined),
                               errors=[str(e) for e in batch.errors])  # fmt: skip
         return self._ingest(lambda ingestor: ingestor.ingest(batch.documents, batch.dialogues, report))
