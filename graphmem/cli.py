@@ -1,5 +1,5 @@
 """Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities |
-cypher``."""
+cypher | flagged``."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from graphmem.cli_trust import add_flagged_command
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Community, Fact, Passage, Turn
 from graphmem.retrieve import MODES, Retrieval
 from graphmem.store import Counts, StoreError
+from graphmem.trust import TrustPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -130,7 +132,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     as_of = _parse_time(args.as_of) if args.as_of else None
     with Memory(args.store, args.namespace) as memory:
-        result = memory.retrieve(args.question, k=args.k, mode=args.mode, as_of=as_of)
+        trust = TrustPolicy(include_flagged=True) if args.include_flagged else None
+        result = memory.retrieve(args.question, k=args.k, mode=args.mode, as_of=as_of, trust=trust)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
@@ -316,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print the hits and the explanation as JSON")
     ask.add_argument("--as-of", help="only what was dated and valid at this ISO date or time")
+    ask.add_argument("--include-flagged", action="store_true", help="also passages flagged as instructions")
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
@@ -369,6 +373,7 @@ def build_parser() -> argparse.ArgumentParser:
     cyph.set_defaults(func=cmd_cypher)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
+    add_flagged_command(sub, common)
     return parser
 
 

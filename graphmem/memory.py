@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -29,7 +30,7 @@ from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reco
 from graphmem.temporal.adjudicate import Adjudicator
 from graphmem.temporal.llm_adjudicator import default_adjudicator
 from graphmem.temporal.queries import History, entity_history, facts_at
-from graphmem.trust import stamp
+from graphmem.trust import FlaggedUnit, TrustPolicy, flagged_units, stamp
 
 
 class Memory:
@@ -56,7 +57,7 @@ class Memory:
         # Writes go through the cache's recording store, so the retrieval index follows them.
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self._retrievers: dict[str, Retriever] = {}
+        self._retrievers: dict[tuple[str, str], Retriever] = {}  # by namespace and trust policy
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
 
@@ -136,7 +137,7 @@ class Memory:
         return self._indexes.get(check_namespace(namespace) if namespace is not None else self.namespace)
 
     def retrieve(self, query: str, k: int = 5, mode: str = "ppr", namespace: str | None = None,
-                 as_of: datetime | None = None) -> Retrieval:  # fmt: skip
+                 as_of: datetime | None = None, trust: TrustPolicy | None = None) -> Retrieval:  # fmt: skip
         """The ``k`` passages and turns that best answer ``query``, with scores, provenance (source
         document or dialogue, offsets, speaker, time) and why: the seed entities and their weights, the
         facts that seeded the walk and the graph path from a seed to each hit.
@@ -145,16 +146,25 @@ class Memory:
         summaries (see ``build_communities``) and returns the ``k`` best in ``.communities``, with their
         supporting passages as hits. ``namespace`` searches another namespace (retrieval never crosses
         namespaces). ``as_of`` keeps only units dated at or before that time and walks only the relations
-        of facts valid then.
+        of facts valid then. ``trust`` (graphmem.trust.TrustPolicy, default ``retrieval_config.trust``): by default
+        passages and turns flagged as instruction-like are left out unless their source is trusted;
+        ``TrustPolicy(include_flagged=True)`` returns them too, ``lowest=`` and ``weights=`` filter and weigh by level.
         """
         index = self.index(namespace)
         if mode == "global":
             return self._global_searcher(index).search(query, k=k, as_of=as_of)
-        cached = self._retrievers.get(index.namespace)
+        config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
+        key = (index.namespace, repr(config.trust))
+        cached = self._retrievers.get(key)
         if cached is None or cached.index is not index:
-            cached = Retriever(index, query_embedder(self.embedder), self.retrieval_config, self._fact_filter())
-            self._retrievers[index.namespace] = cached
+            cached = Retriever(index, query_embedder(self.embedder), config, self._fact_filter())
+            self._retrievers[key] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
+
+    def flagged(self, namespace: str | None = None) -> list[FlaggedUnit]:
+        """Passages and turns that read as instructions to an agent (graphmem.extract.injection), with their
+        source, trust level and reasons; what default retrieval leaves out unless the source is trusted."""
+        return flagged_units(self.store, check_namespace(namespace) if namespace is not None else self.namespace)
 
     def _fact_filter(self) -> FactFilter | None:
         """An LLM's recognition filter on seeding facts when one is configured (GRAPHMEM_LLM_*), else None."""

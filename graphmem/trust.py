@@ -11,12 +11,14 @@ left out unless its source is trusted, in every mode, and it neither seeds nor c
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from graphmem.records import TRUST_LEVELS, TrustLevel
 from graphmem.sources import DialogueInput, DocumentInput, SourceBatch
+from graphmem.store import GraphStore
 
 
 @dataclass(frozen=True)
@@ -81,3 +83,39 @@ class TrustPolicy:
         if rank > TRUST_LEVELS.index(self.lowest):
             return True
         return flagged and not self.include_flagged and trust != "trusted"
+
+
+@dataclass(frozen=True)
+class FlaggedUnit:
+    """A stored passage or turn that reads as instructions to an agent (``Memory.flagged``)."""
+
+    id: str
+    label: str  # "Passage" or "Turn"
+    source_id: str  # its document or dialogue
+    trust: str
+    reasons: list[str]
+    excerpt: str
+    retrieved: bool  # whether default retrieval still returns it (only when its source is trusted)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def excerpt(text: str, width: int = 160) -> str:
+    return textwrap.shorten(" ".join(text.split()), width=width, placeholder=" ...")
+
+
+def flagged_units(store: GraphStore, namespace: str) -> list[FlaggedUnit]:
+    """Every flagged passage and turn of a namespace, by source then id."""
+    default = TrustPolicy()
+    out = []
+    for label, source_key in (("Passage", "document_id"), ("Turn", "dialogue_id")):
+        for node in store.iter_nodes(namespace, label):
+            flags = [str(f) for f in node.props.get("flags") or []]  # type: ignore[union-attr]
+            if not flags:
+                continue
+            trust = str(node.props.get("trust") or "normal")
+            text = excerpt(str(node.props.get("text", "")))
+            out.append(FlaggedUnit(node.id, label, str(node.props.get(source_key, "")), trust, flags, text,
+                                   not default.excludes(trust, True)))  # fmt: skip
+    return sorted(out, key=lambda f: (f.source_id, f.id))

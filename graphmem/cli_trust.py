@@ -1,0 +1,35 @@
+"""``graphmem flagged``: the memories that read as instructions to an agent (graphmem.trust)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from graphmem.memory import Memory
+
+
+def cmd_flagged(args: argparse.Namespace) -> int:
+    with Memory(args.store, args.namespace, extract=False) as memory:
+        found = memory.flagged()
+    if args.json:
+        print(json.dumps([f.to_dict() for f in found], indent=2))
+        return 0
+    if not found:
+        print(f"no flagged passages or turns in namespace {memory.namespace!r}", file=sys.stderr)
+        return 0
+    print(f"{len(found)} flagged in namespace {memory.namespace!r} (not retrieved unless their source is trusted):")
+    for item in found:
+        state = "retrieved: trusted source" if item.retrieved else "not retrieved"
+        print(f"{item.source_id}  {item.label} {item.id}  [{item.trust}, {state}]")
+        for reason in item.reasons:
+            print(f"    {reason}")
+        print(f"    > {item.excerpt}")
+    return 0
+
+
+def add_flagged_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    flagged = sub.add_parser("flagged", parents=[common],
+                             help="passages and turns flagged as instructions to an agent, and why")  # fmt: skip
+    flagged.add_argument("--json", action="store_true", help="print them as JSON")
+    flagged.set_defaults(func=cmd_flagged)
