@@ -19,6 +19,7 @@ _FLAGS = re.IGNORECASE
 _AGENT = r"(?:ai|a\.i\.|assistant|agent|model|chatbot|bot|llm|language\s+model|gpt|copilot)"
 _EARLIER = r"(?:previous|prior|above|earlier|preceding|former|original|initial|system|developer)"
 _ORDERS = r"(?:instructions?|prompts?|directions?|rules|guidelines|guardrails|directives?|commands)"
+_ADDRESSEE = rf"(?:ai\s+)?{_AGENT}s?"  # "the AI assistant", "agents"
 
 
 @dataclass(frozen=True)
@@ -44,6 +45,21 @@ RULES: tuple[Rule, ...] = (
         "override of earlier instructions",
         rf"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+)?(?:of\s+)?your\s+(?:{_ORDERS}|programming|training)",
     ),
+    _rule(
+        "override of earlier instructions",
+        r"\bforget\s+(?:everything|all)\s+(?:(?:that\s+)?you\s+(?:were|have\s+been)\s+told|above|before\b)",
+    ),
+    _rule(
+        "override of earlier instructions",
+        rf"\b(?:{_EARLIER}|all|any)\s+(?:{_EARLIER}\s+)?{_ORDERS}\s+(?:are|is)\s+(?:now\s+)?(?:void|cancell?ed|revoked|"
+        r"obsolete|overridden|suspended|lifted|no\s+longer\s+(?:valid|apply|in\s+effect))\b",
+    ),
+    # "Your new task is ...", "your real objective is ..."
+    _rule(
+        "new instructions",
+        r"\byour\s+(?:new|real|actual|true|only|next)\s+(?:task|objective|mission|directive|instructions?)\s+"
+        r"(?:is|are|will\s+be|now)\b",
+    ),
     # "New instructions:", "updated system prompt:", "SYSTEM OVERRIDE"
     _rule("new instructions", rf"\b(?:new|updated|revised|real|true|secret|hidden)\s+(?:system\s+)?{_ORDERS}\s*:"),
     _rule("new instructions", r"\bsystem\s+(?:override|prompt\s*:|message\s*:)"),
@@ -51,6 +67,12 @@ RULES: tuple[Rule, ...] = (
     _rule("prompt markup", r"<\|\s*(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\s*\|>"),
     _rule("prompt markup", r"\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:system|system_prompt|instructions)\s*>"),
     _rule("prompt markup", r"(?:^|\n)\s*#{1,4}\s*(?:system|instructions?)\s*(?:prompt)?\s*:?\s*(?:\n|$)"),
+    _rule("prompt markup", r"\[(?:system|assistant)\]\s*\(#"),
+    _rule(
+        "prompt markup", r"(?:^|\n)\s*(?:(?-i:SYSTEM)\s*:\s|system\s*:\s*(?:you\s+are|ignore|the\s+(?:assistant|ai)\b))"
+    ),
+    # an HTML comment (invisible when rendered) that speaks to an AI
+    _rule("hidden instructions", rf"<!--(?:(?!-->).){{0,300}}?\b{_ADDRESSEE}\b(?:(?!-->).){{0,300}}?-->"),
     # addressed to the agent: "you must now", "from now on you will respond", "if you are an AI reading this"
     _rule(
         "orders to the agent",
@@ -64,11 +86,53 @@ RULES: tuple[Rule, ...] = (
         r"are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
         r"ignore|call|execute|output|pretend|behave|refuse)\b",
     ),
-    _rule("orders to the agent", rf"\bif\s+you\s+are\s+an?\s+{_AGENT}\b"),
+    _rule("orders to the agent", rf"\bif\s+you\s+are\s+an?\s+{_ADDRESSEE}\b"),
+    _rule(
+        "orders to the agent",
+        r"\b(?:for|to|attention|dear|hey|all)\s+(?:any\s+|all\s+|the\s+)?(?:language\s+models?|llms?|"
+        r"ai\s+(?:models?|systems?|assistants?|agents?)|chatbots?)\s+(?:that\s+(?:are|is)\s+)?"
+        r"(?:reading|processing|parsing|summari[sz]ing|ingesting)\s+this\b",
+    ),
+    _rule(
+        "orders to the agent",
+        rf"\b(?:pretend|imagine|act\s+as\s+if)\s+(?:that\s+)?you\s+(?:are|were)\s+(?:an?\s+)?(?:\w+\s+){{0,2}}{_ADDRESSEE}\b"
+        r"[^.!?\n]{0,60}?\b(?:without|no)\s+(?:any\s+)?(?:restrictions|filters|guidelines|guardrails|rules|limits)\b",
+    ),
+    # spoken to: "Assistant, when ...", "ATTENTION AI:", "AI agents: please ..."
+    _rule(
+        "orders to the agent",
+        r"(?:(?:^|[\n.!?]\s*)(?:ai|assistant|chatbot|llm|(?:ai|llm)\s+(?:agents?|assistants?|models?))s?\s*[,!]|"
+        r"\b(?:attention|note|warning|important|hey|dear)\s*,?\s+(?:ai|assistant|chatbot|llm|"
+        r"(?:ai|llm)\s+(?:agents?|assistants?|models?))s?\s*[,:!])\s+(?:when|whenever|if|please|you|always|never|"
+        r"ignore|do|include|remember|the\s+(?:user|following))\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\b(?:when(?:ever)?|if)\s+(?:the\s+|a\s+)?user\s+(?:asks|mentions|says|brings\s+up)\b[^.!?\n]{0,100}?"
+        r"[,;]\s*(?:you\s+(?:must|should|will)|always|never|tell|recommend|say|respond|reply|answer|suggest|direct|"
+        r"send|include|mention)\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\b(?:always|never)\s+(?:recommend|suggest|say|tell|mention|respond|reply|answer|include|send|direct)\b"
+        r"[^.!?\n]{0,80}?\b(?:when(?:ever)?|if)\s+(?:the\s+|a\s+)?user\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\bwhen\s+(?:you\s+(?:are\s+)?)?summari[sz](?:e|es|ing)\s+(?:this|the)\s+(?:page|document|e-?mail|text|"
+        r"article|message|website|file)\b",
+    ),
+    # memory poisoning proper: orders to keep something for later conversations
+    _rule(
+        "orders to the agent",
+        r"\b(?:remember|store|save|memori[sz]e)\s+(?:this|that|the\s+following)\s+(?:for|in|to|across)\s+"
+        r"(?:all\s+)?(?:your\s+)?(?:future|later|next|long-term|permanent)\s*(?:conversations|sessions|chats|"
+        r"interactions|memory)",
+    ),
     _rule(
         "orders to the agent",
         rf"\b(?:note|message|instructions?|attention)\s+(?:for|to)\s+(?:the\s+|any\s+|all\s+)?"
-        rf"{_AGENT}s?\b(?:\s+reading\s+this)?\s*[:,]",
+        rf"{_ADDRESSEE}\b(?:\s+(?:reading|processing|parsing|summari[sz]ing)\s+this(?:\s+\w+)?)?\s*[:,\-–—]",
     ),
     _rule(
         "orders to the agent",
@@ -80,6 +144,7 @@ RULES: tuple[Rule, ...] = (
         r"\byou\s+are\s+now\s+(?:in\s+)?(?:dan|developer\s+mode|jailbroken|unrestricted|"
         r"an?\s+(?:unfiltered|unrestricted|uncensored|jailbroken))\b",
     ),
+    _rule("orders to the agent", r"\byou\s+are\s+(?:now\s+)?(?-i:DAN)\b"),
     # secrecy from the person the agent serves: "do not tell the user", "without informing the user"
     _rule(
         "concealment from the user",
@@ -87,6 +152,15 @@ RULES: tuple[Rule, ...] = (
         r"mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?)\s+"
         r"(?:this\s+|it\s+|anything\s+)?(?:to\s+)?the\s+user\b",
     ),
+    _rule("concealment from the user", r"\b(?:do\s+not|don't|never)\s+let\s+the\s+user\s+(?:know|see|find\s+out)\b"),
+    # exfiltration: the conversation sent out, or a markdown image whose address carries data
+    _rule(
+        "exfiltration",
+        r"\b(?:send|forward|post|upload|leak|exfiltrate|transmit)\s+(?:the\s+|this\s+|our\s+|your\s+|all\s+)?"
+        r"(?:(?:entire|full|whole)\s+)?(?:conversation|chat)\s+(?:history|log|logs|transcript)\s+to\s+"
+        r"(?:https?://|[\w.+-]+@[\w-]+\.|this\s+(?:url|address|endpoint|server))",
+    ),
+    _rule("exfiltration", r"!\[[^\]]*\]\(\s*https?://[^)\s]*\?[^)\s]*(?:\{|%7B)"),
     _rule(
         "prompt extraction",
         r"\b(?:reveal|print|show|repeat|output|leak|dump|disclose)\s+(?:me\s+)?(?:your|the)\s+"
@@ -111,6 +185,7 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule("tool call", r"</?\s*(?:tool_call|tool_use|function_call|function_calls|invoke|tool)\s*>|<function\s*="),
     _rule("tool call", r"[\"'](?:tool_calls|function_call|tool_use)[\"']\s*:"),
+    _rule("tool call", r"(?:^|\n)\s*Action\s*:\s*\S+[^\n]*\n\s*Action\s+Input\s*:"),  # the ReAct format
     _rule(
         "tool call",
         r"[\"'](?:function|tool|name)[\"']\s*:\s*[{\"'][^\n]{0,200}?[\"'](?:arguments|parameters|"
