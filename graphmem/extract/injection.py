@@ -67,7 +67,7 @@ RULES: tuple[Rule, ...] = (
     _rule("prompt markup", r"<\|\s*(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\s*\|>"),
     _rule("prompt markup", r"\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:system|system_prompt|instructions)\s*>"),
     _rule("prompt markup", r"(?:^|\n)\s*#{1,4}\s*(?:system|instructions?)\s*(?:prompt)?\s*:?\s*(?:\n|$)"),
-    _rule("prompt markup", r"\[(?:system|assistant)\]\s*\(#"),
+    _rule("prompt markup", r"\[(?:system|assistant)\]\s*\(#|\[\[\s*(?-i:SYSTEM|SYS|ADMIN)\s*\]\]"),
     _rule(
         "prompt markup", r"(?:^|\n)\s*(?:(?-i:SYSTEM)\s*:\s|system\s*:\s*(?:you\s+are|ignore|the\s+(?:assistant|ai)\b))"
     ),
@@ -82,15 +82,30 @@ RULES: tuple[Rule, ...] = (
     ),
     _rule(
         "orders to the agent",
-        r"\bfrom\s+now\s+on,?\s+(?:you|the\s+" + _AGENT + r")\s+(?:must|will|shall|should|"
-        r"are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
-        r"ignore|call|execute|output|pretend|behave|refuse)\b",
+        r"\b(?:from\s+now\s+on|from\s+this\s+point\s+(?:on|forward)|henceforth),?\s+(?:(?:you|the\s+" + _AGENT + r")\s+"
+        r"(?:must|will|shall|should|are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
+        r"ignore|call|execute|output|pretend|behave|refuse)|(?:only\s+)?(?:respond|reply|obey|behave)\s+(?:only\s+)?"
+        r"(?:in|as|with|to)\b)",
+    ),
+    _rule(
+        "orders to the agent",
+        rf"\bif\s+(?:an?\s+|any\s+)?{_ADDRESSEE}\s+(?:reads|is\s+reading|sees|processes)\s+this\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\byou\s+are\s+no\s+longer\s+(?:bound|restricted|limited|governed)\s+by\s+(?:your\s+|any\s+|the\s+)?"
+        r"(?:safety\s+|content\s+|usage\s+|previous\s+|ethical\s+|original\s+)?(?:guidelines|rules|policies|restrictions|"
+        r"instructions|programming|training)\b",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\b(?:ignore|disregard)\s+(?:what|whatever|anything)\s+the\s+user\s+(?:said|says|asked|asks|wants|wrote|writes)\b",
     ),
     _rule("orders to the agent", rf"\bif\s+you\s+are\s+an?\s+{_ADDRESSEE}\b"),
     _rule(
         "orders to the agent",
-        r"\b(?:for|to|attention|dear|hey|all)\s+(?:any\s+|all\s+|the\s+)?(?:language\s+models?|llms?|"
-        r"ai\s+(?:models?|systems?|assistants?|agents?)|chatbots?)\s+(?:that\s+(?:are|is)\s+)?"
+        rf"\b(?:for|to|attention|dear|hey|all)\s+(?:any\s+|all\s+|the\s+)?(?:language\s+models?|{_ADDRESSEE})\s+"
+        r"(?:that\s+(?:are|is)\s+)?"
         r"(?:reading|processing|parsing|summari[sz]ing|ingesting)\s+this\b",
     ),
     _rule(
