@@ -54,17 +54,36 @@ RULES: tuple[Rule, ...] = (
         rf"\b(?:{_EARLIER}|all|any)\s+(?:{_EARLIER}\s+)?{_ORDERS}\s+(?:are|is)\s+(?:now\s+)?(?:void|cancell?ed|revoked|"
         r"obsolete|overridden|suspended|lifted|no\s+longer\s+(?:valid|apply|in\s+effect))\b",
     ),
+    _rule(
+        "override of earlier instructions",
+        rf"\b(?:ignore|disregard|forget)\s+(?:all\s+)?(?:the|your|any)\s+{_ORDERS}\s+(?:you\s+(?:were|have\s+been)\s+given|"
+        r"given\s+to\s+you|you\s+(?:have\s+)?received|so\s+far|above)\b",
+    ),
+    _rule(
+        "override of earlier instructions",
+        r"\b(?:ignore|disregard|bypass)\s+(?:all\s+|any\s+|the\s+|your\s+)?(?:content|safety|usage|ethical|moderation)\s+"
+        r"(?:policies|policy|guidelines|filters|rules)\b",
+    ),
     # "Your new task is ...", "your real objective is ..."
     _rule(
         "new instructions",
         r"\byour\s+(?:new|real|actual|true|only|next)\s+(?:task|objective|mission|directive|instructions?)\s+"
         r"(?:is|are|will\s+be|now)\b",
     ),
+    _rule("new instructions", r"\byour\s+(?:instructions|orders|directives)\s+are\s+now\b"),
+    _rule(
+        "new instructions",
+        r"\b(?:assistant|ai|llm|chatbot)\s+(?:instructions?|note|directives?|orders|override)\s*:",
+    ),
     # "New instructions:", "updated system prompt:", "SYSTEM OVERRIDE"
     _rule("new instructions", rf"\b(?:new|updated|revised|real|true|secret|hidden)\s+(?:system\s+)?{_ORDERS}\s*:"),
     _rule("new instructions", r"\bsystem\s+(?:override|prompt\s*:|message\s*:)"),
     # chat-template and prompt-format markers: <|im_start|>system, [INST], <<SYS>>, <system>
-    _rule("prompt markup", r"<\|\s*(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\s*\|>"),
+    _rule(
+        "prompt markup",
+        r"<\|\s*(?:im_start|im_end|system|endoftext|eot_id|start_header_id)\s*\|>|</?\s*im_(?:start|end)\s*>",
+    ),
+    _rule("prompt markup", r"[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']\s*,\s*[\"']content[\"']\s*:"),
     _rule("prompt markup", r"\[/?INST\]|<<\s*/?SYS\s*>>|</?\s*(?:system|system_prompt|instructions)\s*>"),
     _rule("prompt markup", r"(?:^|\n)\s*#{1,4}\s*(?:system|instructions?)\s*(?:prompt)?\s*:?\s*(?:\n|$)"),
     _rule("prompt markup", r"\[(?:system|assistant)\]\s*\(#|\[\[\s*(?-i:SYSTEM|SYS|ADMIN)\s*\]\]"),
@@ -86,6 +105,11 @@ RULES: tuple[Rule, ...] = (
         r"(?:must|will|shall|should|are\s+to)\s+(?:only\s+|always\s+|never\s+)?(?:respond|reply|answer|act|obey|"
         r"ignore|call|execute|output|pretend|behave|refuse)|(?:only\s+)?(?:respond|reply|obey|behave)\s+(?:only\s+)?"
         r"(?:in|as|with|to)\b)",
+    ),
+    _rule(
+        "orders to the agent",
+        r"\b(?:when|once|after|upon|as\s+soon\s+as)\s+(?:you\s+)?(?:read|reading|process|processing)\s+this\b,?\s*"
+        rf"(?:(?:execute|run|forward|delete|transfer|ignore)\b|the\s+{_ADDRESSEE}\b)",
     ),
     _rule(
         "orders to the agent",
@@ -167,6 +191,7 @@ RULES: tuple[Rule, ...] = (
         r"mention(?:ing)?|reveal(?:ing)?|notify(?:ing)?|alert(?:ing)?)\s+"
         r"(?:this\s+|it\s+|anything\s+)?(?:to\s+)?the\s+user\b",
     ),
+    _rule("concealment from the user", r"\b(?:do\s+not|don't|never)\s+ask\s+(?:the\s+user\s+)?for\s+confirmation\b"),
     _rule("concealment from the user", r"\b(?:do\s+not|don't|never)\s+let\s+the\s+user\s+(?:know|see|find\s+out)\b"),
     # exfiltration: the conversation sent out, or a markdown image whose address carries data
     _rule(
