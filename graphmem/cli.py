@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from graphmem.cli_trust import add_flagged_command
+from graphmem.cli_trust import add_flagged_command, add_trust_option, ingest_config
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Community, Fact, Passage, Turn
@@ -75,7 +75,7 @@ def _demo_retrieval(memory: Memory) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    with Memory(args.store, args.namespace, progress=not args.quiet) as memory:
+    with Memory(args.store, args.namespace, progress=not args.quiet, config=ingest_config(args)) as memory:
         report = memory.add_paths(args.paths)
         for problem in [*report.errors, *map(str, report.quarantined)]:
             print(f"skipped: {problem}", file=sys.stderr)
@@ -311,6 +311,7 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", parents=[common], help="ingest files and folders")
     ingest.add_argument("paths", nargs="+", help=".txt/.md files, documents .jsonl, dialogue .json, or folders")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_trust_option(ingest)
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", parents=[common], help="retrieve the passages that answer a question")
     ask.add_argument("question")

@@ -1,4 +1,4 @@
-"""``graphmem flagged``: the memories that read as instructions to an agent (graphmem.trust)."""
+"""``graphmem flagged``: the memories that read as instructions to an agent; ``ingest --trust`` (graphmem.trust)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,10 @@ import argparse
 import json
 import sys
 
+from graphmem.ingest import IngestConfig
 from graphmem.memory import Memory
+from graphmem.records import TRUST_LEVELS
+from graphmem.trust import TrustDefaults
 
 
 def cmd_flagged(args: argparse.Namespace) -> int:
@@ -33,3 +36,13 @@ def add_flagged_command(sub: argparse._SubParsersAction, common: argparse.Argume
                              help="passages and turns flagged as instructions to an agent, and why")  # fmt: skip
     flagged.add_argument("--json", action="store_true", help="print them as JSON")
     flagged.set_defaults(func=cmd_flagged)
+
+
+def add_trust_option(ingest: argparse.ArgumentParser) -> None:
+    ingest.add_argument("--trust", choices=TRUST_LEVELS,
+                        help="trust level of files that state none (default: untrusted)")  # fmt: skip
+
+
+def ingest_config(args: argparse.Namespace) -> IngestConfig | None:
+    """The ingestion settings ``graphmem ingest --trust`` asks for (None: the defaults)."""
+    return IngestConfig(trust=TrustDefaults(file=args.trust)) if args.trust else None

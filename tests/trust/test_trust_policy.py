@@ -3,12 +3,14 @@ units, the index cache keeping flags, and a source re-ingested when only its tru
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from graphmem.cli import main
 from graphmem.embed import CachedEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.index import Unit
@@ -119,3 +121,14 @@ def test_a_fact_stated_only_by_an_excluded_passage_does_not_seed_the_walk(
     result = memory.retrieve(question, k=5, mode="ppr")
     assert "Marrow Choir" not in {f["object"] for f in result.facts} | {s["entity"] for s in result.seeds}
     assert [h.unit.source_id for h in result.hits] == ["lighthouse"]
+
+
+def test_cli_ingest_sets_the_files_trust_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "memo.txt").write_text(f"Memo\n\n{ORDER}\n")
+    store = str(tmp_path / "graph.sqlite3")
+    assert main(["ingest", str(tmp_path / "memo.txt"), "--store", store, "--namespace", "cli", "--quiet",
+                 "--trust", "trusted"]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["flagged", "--store", store, "--namespace", "cli", "--json"]) == 0
+    [listed] = json.loads(capsys.readouterr().out)
+    assert (listed["source_id"], listed["trust"], listed["retrieved"]) == ("memo.txt", "trusted", True)
