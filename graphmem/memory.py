@@ -151,9 +151,9 @@ class Memory:
         ``TrustPolicy(include_flagged=True)`` returns them too, ``lowest=`` and ``weights=`` filter and weigh by level.
         """
         index = self.index(namespace)
-        if mode == "global":
-            return self._global_searcher(index).search(query, k=k, as_of=as_of)
         config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
+        if mode == "global":
+            return self._global_searcher(index).search(query, k=k, as_of=as_of, trust=config.trust)
         key = (index.namespace, repr(config.trust))
         cached = self._retrievers.get(key)
         if cached is None or cached.index is not index:

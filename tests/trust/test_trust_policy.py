@@ -106,7 +106,7 @@ def test_files_are_untrusted_a_changed_level_rewrites_the_source_and_dialogue_tu
     assert all(isinstance(p, Passage) and p.trust == "trusted" for p in memory.records("Passage"))
 
 
-def test_a_fact_stated_only_by_an_excluded_passage_does_not_seed_the_walk(
+def test_a_fact_stated_only_by_an_excluded_passage_does_not_seed_the_walk_nor_back_a_community(
     tmp_path: Path, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
 ) -> None:
     memory = Memory(tmp_path / "graph.sqlite3", "seeds", extractor=spacy_extractor, embedder=embedder)
@@ -121,6 +121,10 @@ def test_a_fact_stated_only_by_an_excluded_passage_does_not_seed_the_walk(
     result = memory.retrieve(question, k=5, mode="ppr")
     assert "Marrow Choir" not in {f["object"] for f in result.facts} | {s["entity"] for s in result.seeds}
     assert [h.unit.source_id for h in result.hits] == ["lighthouse"]
+    memory.build_communities(llm=False)
+    every = memory.retrieve(question, k=5, mode="global", trust=TrustPolicy(include_flagged=True))
+    assert [h.unit.source_id for h in every.hits] == ["lighthouse", "notice"]
+    assert [h.unit.source_id for h in memory.retrieve(question, k=5, mode="global").hits] == ["lighthouse"]
 
 
 def test_cli_ingest_sets_the_files_trust_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
