@@ -57,7 +57,7 @@ class Memory:
         # Writes go through the cache's recording store, so the retrieval index follows them.
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self._retrievers: dict[tuple[str, str], Retriever] = {}  # by namespace and trust policy
+        self._retrievers: dict[tuple[str, TrustPolicy], Retriever] = {}  # by namespace and trust policy
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
 
@@ -154,7 +154,7 @@ class Memory:
         config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
         if mode == "global":
             return self._global_searcher(index).search(query, k=k, as_of=as_of, trust=config.trust)
-        key = (index.namespace, repr(config.trust))
+        key = (index.namespace, config.trust)
         cached = self._retrievers.get(key)
         if cached is None or cached.index is not index:
             cached = Retriever(index, query_embedder(self.embedder), config, self._fact_filter())

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import textwrap
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from graphmem.records import TRUST_LEVELS, TrustLevel
@@ -52,10 +52,6 @@ def stamp(batch: SourceBatch, level: TrustLevel) -> SourceBatch:
     return batch
 
 
-def _no_weights() -> dict[str, float]:
-    return {}
-
-
 @dataclass(frozen=True)
 class TrustPolicy:
     """What retrieval returns, by trust level and flags.
@@ -64,18 +60,25 @@ class TrustPolicy:
     ``lowest``: the least trusted level returned at all ("untrusted": every level; "trusted": trusted only).
     ``weights``: optional multipliers of a unit's final score per level, e.g. ``{"untrusted": 0.8}``
     (levels not named keep their score); a negative score is divided instead, so it also moves down.
+    Kept as sorted (level, weight) pairs, so that a policy stays hashable like the rest of RetrievalConfig.
     """
 
     include_flagged: bool = False
     lowest: TrustLevel = "untrusted"
-    weights: Mapping[str, float] = field(default_factory=_no_weights)
+    weights: Mapping[str, float] | tuple[tuple[str, float], ...] = ()
 
     def __post_init__(self) -> None:
-        unknown = sorted({self.lowest, *self.weights} - set(TRUST_LEVELS))
+        pairs = tuple(sorted(dict(self.weights).items()))
+        object.__setattr__(self, "weights", pairs)
+        unknown = sorted({self.lowest, *(level for level, _ in pairs)} - set(TRUST_LEVELS))
         if unknown:
             raise ValueError(f"unknown trust level(s) {unknown}; choose among {', '.join(TRUST_LEVELS)}")
-        if any(w <= 0 for w in self.weights.values()):
+        if any(w <= 0 for _, w in pairs):
             raise ValueError("trust weights must be positive")
+
+    def weight(self, trust: str) -> float:
+        """The multiplier of a unit's score at this trust level (1 when the policy names none)."""
+        return dict(self.weights).get(trust, 1.0)  # type: ignore[arg-type]
 
     def excludes(self, trust: str, flagged: bool) -> bool:
         """Whether a unit of this trust level, flagged or not, is left out of retrieval."""

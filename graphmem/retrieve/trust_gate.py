@@ -21,8 +21,8 @@ class TrustGate:
         excluded = np.array([policy.excludes(u.trust, bool(u.flags)) for u in index.units], dtype=bool)
         self.excluded: np.ndarray | None = excluded if excluded.any() else None
         self.weights: np.ndarray | None = None
-        if any(w != 1.0 for w in policy.weights.values()):
-            self.weights = np.array([policy.weights.get(u.trust, 1.0) for u in index.units], dtype=np.float64)
+        if any(w != 1.0 for _, w in policy.weights):  # type: ignore[misc]
+            self.weights = np.array([policy.weight(u.trust) for u in index.units], dtype=np.float64)
         self._supported = self._facts_supported(index)
 
     def _facts_supported(self, index: RetrievalIndex) -> np.ndarray | None:

@@ -136,3 +136,10 @@ def test_cli_ingest_sets_the_files_trust_level(tmp_path: Path, capsys: pytest.Ca
     assert main(["flagged", "--store", store, "--namespace", "cli", "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert (listed["source_id"], listed["trust"], listed["retrieved"]) == ("memo.txt", "trusted", True)
+
+
+def test_a_policy_keeps_the_retrieval_config_hashable_and_equal_by_value() -> None:
+    a = RetrievalConfig(trust=TrustPolicy(weights={"untrusted": 0.5, "normal": 0.9}))
+    b = RetrievalConfig(trust=TrustPolicy(weights={"normal": 0.9, "untrusted": 0.5}))
+    assert a == b and hash(a) == hash(b) and hash(RetrievalConfig()) != hash(a)
+    assert (a.trust.weight("untrusted"), a.trust.weight("trusted")) == (0.5, 1.0)
