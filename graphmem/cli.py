@@ -1,5 +1,5 @@
 """Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities |
-cypher | flagged``."""
+cypher | forget | flagged``."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from graphmem.cli_trust import add_flagged_command, add_trust_option, ingest_config
+from graphmem.cli_forget import add_forget_parser
+from graphmem.cli_trust import add_trust_arguments, ingest_config
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Community, Fact, Passage, Turn
@@ -273,6 +274,12 @@ def cmd_cypher(args: argparse.Namespace) -> int:
             print(format_table([{"name": e.name, "params": ", ".join(e.params), "answers": e.summary}
                                 for e in entries], width=args.width))  # fmt: skip
         return 0
+    if args.favourites:
+        from graphmem.cypher_library import write_favourites
+
+        names = write_favourites(Path(args.favourites))
+        print(f"{len(names)} favourites written to {args.favourites}: drop it on Neo4j Browser's Favorites drawer")
+        return 0
     if not args.query and not args.store_embeddings:
         print("graphmem cypher: give a query, a .cypher file or a library name (--list lists them)", file=sys.stderr)
         return 2
@@ -311,7 +318,6 @@ def build_parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", parents=[common], help="ingest files and folders")
     ingest.add_argument("paths", nargs="+", help=".txt/.md files, documents .jsonl, dialogue .json, or folders")
     ingest.add_argument("--quiet", action="store_true", help="no progress bar")
-    add_trust_option(ingest)
     ingest.set_defaults(func=cmd_ingest)
     ask = sub.add_parser("ask", parents=[common], help="retrieve the passages that answer a question")
     ask.add_argument("question")
@@ -320,7 +326,6 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--k", type=int, default=5)
     ask.add_argument("--json", action="store_true", help="print the hits and the explanation as JSON")
     ask.add_argument("--as-of", help="only what was dated and valid at this ISO date or time")
-    ask.add_argument("--include-flagged", action="store_true", help="also passages flagged as instructions")
     ask.set_defaults(func=cmd_ask)
     evaluate = sub.add_parser("eval", parents=[common], help="retrieval recall on a benchmark")
     evaluate.add_argument("--format", default="qa", choices=["qa", "locomo", "longmemeval"])
@@ -368,13 +373,15 @@ def build_parser() -> argparse.ArgumentParser:
     cyph.add_argument("--write", action="store_true", help="allow the query to write (default: refused)")
     cyph.add_argument("--json", action="store_true", help="print the rows as JSON")
     cyph.add_argument("--list", action="store_true", help="list the named queries with their parameters")
+    cyph.add_argument("--favourites", metavar="ZIP", help="write the named queries as Neo4j Browser favourites")
     cyph.add_argument("--width", type=int, default=40, help="cut table cells to this many characters")
     cyph.add_argument("--store-embeddings", action="store_true",
                       help="first write the namespace's embeddings onto its nodes, for the vector-index queries")
     cyph.set_defaults(func=cmd_cypher)
+    add_forget_parser(sub, common)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
-    add_flagged_command(sub, common)
+    add_trust_arguments(sub, common, ingest, ask)
     return parser
 
 

@@ -31,16 +31,16 @@ def cmd_flagged(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_flagged_command(sub: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_trust_arguments(sub: argparse._SubParsersAction, common: argparse.ArgumentParser,
+                        ingest: argparse.ArgumentParser, ask: argparse.ArgumentParser) -> None:  # fmt: skip
+    """The ``flagged`` command, ``ingest --trust`` and ``ask --include-flagged``."""
+    ingest.add_argument("--trust", choices=TRUST_LEVELS,
+                        help="trust level of files that state none (default: untrusted)")  # fmt: skip
+    ask.add_argument("--include-flagged", action="store_true", help="also passages flagged as instructions")
     flagged = sub.add_parser("flagged", parents=[common],
                              help="passages and turns flagged as instructions to an agent, and why")  # fmt: skip
     flagged.add_argument("--json", action="store_true", help="print them as JSON")
     flagged.set_defaults(func=cmd_flagged)
-
-
-def add_trust_option(ingest: argparse.ArgumentParser) -> None:
-    ingest.add_argument("--trust", choices=TRUST_LEVELS,
-                        help="trust level of files that state none (default: untrusted)")  # fmt: skip
 
 
 def ingest_config(args: argparse.Namespace) -> IngestConfig | None:

@@ -8,6 +8,7 @@ Each file starts with ``//`` comment lines saying what it answers; its parameter
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,7 +104,7 @@ def library_query(name: str) -> LibraryQuery:
         if entry.name == name:
             return entry
     names = ", ".join(e.name for e in library())
-    raise UnknownQueryError(f"no Cypher query named {name!r}; the library has: {names}")
+    raise UnknownQueryError(f"no Cypher query named {name!r} (`graphmem cypher --list` describes them): {names}")
 
 
 def resolve(query: str) -> ResolvedQuery:
@@ -127,3 +128,28 @@ def resolve(query: str) -> ResolvedQuery:
         raise UnknownQueryError(f"{stripped!r} is neither Cypher, a .cypher file nor a library name "
                                 "(`graphmem cypher --list` lists them)")  # fmt: skip
     return ResolvedQuery(text=query)
+
+
+FAVOURITES_FOLDER = "graphmem"
+
+
+def favourite_text(entry: LibraryQuery) -> str:
+    """A query as a Neo4j Browser favourite: the Browser names a favourite after its first comment line."""
+    params = ", ".join(f"${p}" for p in entry.params) or "none"
+    title = re.split(r":| \(", entry.summary, maxsplit=1)[0]
+    if len(title) > 70:
+        title = title[:70].rsplit(" ", 1)[0] + "…"
+    return f"// {entry.name}: {title} (params: {params})\n{entry.text}"
+
+
+def write_favourites(path: Path) -> list[str]:
+    """Every named query as a Browser favourite, zipped in one folder; returns the names.
+
+    Neo4j Browser imports such a zip (or the single files) from its Favorites drawer.
+    """
+    entries = library()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for entry in entries:
+            archive.writestr(f"{FAVOURITES_FOLDER}/{entry.name.replace('/', '-')}.cypher", favourite_text(entry))
+    return [entry.name for entry in entries]

@@ -151,31 +151,6 @@ def read_records(store: GraphStore, namespace: str, ids: Iterable[str]) -> list[
     return [from_node(node) for node in store.get_nodes(namespace, ids)]
 
 
-# Properties that record when graphmem did something, not what the graph says.
-VOLATILE_PROPS = frozenset({"recorded_at"})
-
-
-def graph_rows(store: GraphStore, namespace: str) -> list[str]:
-    """A namespace's content as sorted text rows (volatile properties left out), for digests and diffs."""
-    rows = []
-    for node in store.iter_nodes(namespace):
-        props = {k: v for k, v in node.props.items() if k not in VOLATILE_PROPS}
-        rows.append(json.dumps(["N", node.label, node.id, props, list(node.docs)], sort_keys=True, default=str))
-    for edge in store.iter_edges(namespace):
-        rows.append(json.dumps(["E", edge.type, edge.source, edge.target, edge.props], sort_keys=True, default=str))
-    return sorted(rows)
-
-
-def graph_digest(store: GraphStore, namespace: str) -> str:
-    """A hash of a namespace's content (nodes, edges, properties), equal for equal graphs on any store."""
-    import hashlib
-
-    digest = hashlib.sha256()
-    for row in graph_rows(store, namespace):
-        digest.update(row.encode("utf-8"))
-    return digest.hexdigest()
-
-
 # ---------------------------------------------------------------- facts read and rewritten in bulk (reconsolidation)
 
 _FACT_PROPS = tuple(name for name in Fact.model_fields if name not in _IDENTITY)

@@ -345,6 +345,14 @@ class IndexCache:
         self._current.pop(namespace, None)
         self._handed_out.discard(namespace)
 
+    def discard(self, namespace: str) -> None:
+        """Drop the namespace's index from memory and its file from disk (it holds the passages' text)."""
+        self.forget(namespace)
+        self.writer.take(namespace)
+        if self.directory.is_dir() and any(self.directory.glob(f"{check_namespace(namespace)}.*.npz")):
+            with suppress(FileNotFoundError):
+                self.path(namespace).unlink()
+
     def watch(self, namespace: str) -> None:
         """Before writing: record the writes if there is a current index (in memory or on disk) to apply them to."""
         revision = self.store.revision(namespace)

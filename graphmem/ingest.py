@@ -283,11 +283,7 @@ class Ingestor:
 
     def _resolve(self, units: Sequence[Passage | Turn], extractions: Sequence[PassageExtraction],
                  report: IngestReport) -> Resolved:  # fmt: skip
-        meta = {
-            u.id: PassageMeta(u.document_id if isinstance(u, Passage) else u.dialogue_id,
-                              u.date if isinstance(u, Passage) else u.timestamp)
-            for u in units
-        }  # fmt: skip
+        meta = passage_meta(units)
         index = self._timed(report, "resolve", self._entity_index)
         resolved: Resolved = self._timed(report, "resolve", lambda: self._merge_stored(
             resolve_batch(index, extractions, meta, self.namespace)))  # fmt: skip
@@ -346,6 +342,12 @@ class Ingestor:
         self._write(report, synonyms)
         report.synonyms += len(synonyms)
         return len(synonyms)
+
+
+def passage_meta(units: Sequence[Passage | Turn]) -> dict[str, PassageMeta]:
+    """Each unit's document or dialogue, and the date its facts default to."""
+    return {u.id: PassageMeta(u.document_id if isinstance(u, Passage) else u.dialogue_id,
+                              u.date if isinstance(u, Passage) else u.timestamp) for u in units}  # fmt: skip
 
 
 def passage_inputs(units: Sequence[Passage | Turn], roots: Sequence[Record]) -> list[PassageInput]:

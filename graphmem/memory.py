@@ -15,7 +15,9 @@ from graphmem.communities.search import GlobalSearcher, summary_text
 from graphmem.communities.summary import default_summariser
 from graphmem.config import Settings
 from graphmem.embed import CachedEmbedder, Embedder
+from graphmem.embed_batching import BatchingEmbedder
 from graphmem.extract.types import Extractor
+from graphmem.forget import ForgetReport, forget_document, forget_namespace
 from graphmem.graph import from_node
 from graphmem.index import RetrievalIndex
 from graphmem.index_cache import IndexCache
@@ -60,6 +62,7 @@ class Memory:
         self._retrievers: dict[tuple[str, TrustPolicy], Retriever] = {}  # by namespace and trust policy
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
+        self._question_embedder: BatchingEmbedder | None = None
 
     @property
     def extractor(self) -> Extractor:
@@ -156,10 +159,16 @@ class Memory:
             return self._global_searcher(index).search(query, k=k, as_of=as_of, trust=config.trust)
         key = (index.namespace, config.trust)
         cached = self._retrievers.get(key)
-        if cached is None or cached.index is not index:
-            cached = Retriever(index, query_embedder(self.embedder), config, self._fact_filter())
+        if cached is None or not same_index(cached.index, index):
+            cached = Retriever(index, self._questions(), config, self._fact_filter())
             self._retrievers[key] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
+
+    def _questions(self) -> Embedder:
+        """The embedder of questions: the model itself, batching the questions of concurrent threads."""
+        if self._question_embedder is None:
+            self._question_embedder = BatchingEmbedder(query_embedder(self.embedder))
+        return self._question_embedder
 
     def flagged(self, namespace: str | None = None) -> list[FlaggedUnit]:
         """Passages and turns that read as instructions to an agent (graphmem.extract.injection), with their
@@ -175,9 +184,9 @@ class Memory:
     def _global_searcher(self, index: RetrievalIndex) -> GlobalSearcher:
         revision = self.store.revision(index.namespace)
         cached = self._global.get(index.namespace)
-        if cached is None or cached[0] != revision or cached[1].index is not index:
+        if cached is None or cached[0] != revision or not same_index(cached[1].index, index):
             communities = read_communities(self.store, index.namespace)
-            searcher = GlobalSearcher(communities, index, self.embedder, query_embedder(self.embedder))
+            searcher = GlobalSearcher(communities, index, self.embedder, self._questions())
             self._global[index.namespace] = cached = (revision, searcher)
         return cached[1]
 
@@ -236,8 +245,42 @@ class Memory:
 
     def forget_document(self, document_id: str) -> None:
         """Remove a document or dialogue and everything only it supported (the next index() is a rebuild)."""
-        self.store.delete_document(self.namespace, document_id)
-        self._indexes.forget(self.namespace)
+        self.forget(document_id)
+
+    def forget(self, document_id: str | None = None, *, namespace: str | None = None) -> ForgetReport:
+        """Forget a document or dialogue (``document_id``, in ``namespace`` or this Memory's), or a whole
+        ``namespace`` (no ``document_id``). A document takes with it its passages or turns and every fact,
+        hyperedge and entity only it supported; what other documents also support stays, with their support
+        only: the survivors' sentences, dates, confidences, aliases and names are derived again from the
+        remaining passages (graphmem.forget; not with ``extract=False``). The retrieval index of the namespace
+        is dropped from memory and disk, so the next query rebuilds it without the document. If the namespace was
+        reconsolidated, the facts that lost support are checked again (a run of ``reconsolidate``, at the clock's
+        time); if it has communities, they are built again where what they were computed from changed."""
+        if document_id is None and namespace is None:
+            raise ValueError("forget needs a document_id or a namespace")
+        target = check_namespace(namespace) if namespace is not None else self.namespace
+        if document_id is None:
+            report = forget_namespace(self.store, target)
+        else:
+            extractor = self.extractor if self._extract else None
+            report = forget_document(self.store, target, document_id, extractor, self.config.resolution)
+        self._indexes.discard(target)
+        self._retrievers.pop(target, None)
+        self._global.pop(target, None)
+        if target == self.namespace:
+            self._ingestor_instance = None  # its entity index may name deleted entities
+        if document_id is None:
+            return report
+        memory = self if target == self.namespace else Memory(
+            self.store, target, extract=self._extract, extractor=self._extractor, embedder=self._embedder,
+            config=self.config, retrieval_config=self.retrieval_config)  # fmt: skip
+        if report.facts_to_recheck:  # what the document retired, or dated, is decided again without it
+            memory.reconsolidate()
+            report.reconsolidated = True
+        if self.store.counts(target).nodes.get(Community.LABEL):  # their summaries may quote the document
+            built = memory.build_communities()
+            report.communities_changed = len(built["created"]) + len(built["updated"]) + len(built["deleted"])
+        return report
 
     # ------------------------------------------------------------------ temporal memory
 
@@ -298,6 +341,12 @@ class Memory:
         if close is not None:
             close()
         self.store.close()
+
+
+def same_index(a: RetrievalIndex, b: RetrievalIndex) -> bool:
+    """Whether two indexes hold the same content: the cache hands out copies that differ only in ``origin``, and a
+    retriever built for one (its walk graph, BM25 index and solver) serves the other."""
+    return a is b or (a.namespace == b.namespace and a.revision == b.revision and a.unit_vectors is b.unit_vectors)
 
 
 def query_embedder(embedder: Embedder) -> Embedder:

@@ -7,12 +7,13 @@
 MATCH (e:Entity {namespace: $namespace})
 WHERE toLower(e.name) = toLower(trim($name)) OR e.key = toLower(trim($name))
    OR toLower(trim($name)) IN [alias IN coalesce(e.aliases, []) | toLower(alias)]
-MATCH path = (e)<-[:SUBJECT|OBJECT]-(f:Fact)-[:SUBJECT|OBJECT]->(other:Entity)
+MATCH path = (e)<-[:SUBJECT|OBJECT]-(f:Fact {namespace: $namespace})
+             -[:SUBJECT|OBJECT]->(other:Entity {namespace: $namespace})
 WHERE other <> e OR f.subject_id = f.object_id
 WITH e, f, path, other
 ORDER BY size(coalesce(f.provenance, [])) DESC, f.predicate, other.name, f.id
 LIMIT coalesce($limit, 25)
-OPTIONAL MATCH (f)-[supported_by:SUPPORTED_BY]->(source)
+OPTIONAL MATCH (f)-[supported_by:SUPPORTED_BY]->(source:Node {namespace: $namespace})
 WITH e, f, path, other, collect(supported_by) AS supported_by, collect(source) AS sources
 RETURN e.name AS entity,
        CASE WHEN f.subject_id = e.id THEN 'out' ELSE 'in' END AS direction,

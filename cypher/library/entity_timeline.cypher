@@ -7,9 +7,9 @@
 MATCH (e:Entity {namespace: $namespace})
 WHERE toLower(e.name) = toLower(trim($name)) OR e.key = toLower(trim($name))
    OR toLower(trim($name)) IN [alias IN coalesce(e.aliases, []) | toLower(alias)]
-MATCH (e)<-[:SUBJECT|OBJECT]-(f:Fact)
+MATCH (e)<-[:SUBJECT|OBJECT]-(f:Fact {namespace: $namespace})
 WITH DISTINCT f
-OPTIONAL MATCH (f)-[link:SUPERSEDED_BY]->(newer:Fact)
+OPTIONAL MATCH (f)-[link:SUPERSEDED_BY]->(newer:Fact {namespace: $namespace})
 WHERE link.retracted_at IS NULL
 WITH f, collect(CASE WHEN newer IS NULL THEN null ELSE
        {fact_id: newer.id, subject: newer.subject_name, predicate: newer.predicate, object: newer.object_name,

@@ -4,9 +4,10 @@
 // Params: $namespace, $fact_id
 MATCH (f:Node {namespace: $namespace, id: $fact_id})
 WHERE f:Fact OR f:Hyperedge
-MATCH (f)-[:SUPPORTED_BY]->(unit)
-OPTIONAL MATCH (unit:Passage)-[:PART_OF]->(doc:Document)
-OPTIONAL MATCH (unit:Turn)-[:PART_OF]->(:Session)-[:PART_OF]->(dialogue:Dialogue)
+MATCH (f)-[:SUPPORTED_BY]->(unit:Node {namespace: $namespace})
+OPTIONAL MATCH (unit:Passage)-[:PART_OF]->(doc:Document {namespace: $namespace})
+OPTIONAL MATCH (unit:Turn)-[:PART_OF]->(:Session {namespace: $namespace})
+               -[:PART_OF]->(dialogue:Dialogue {namespace: $namespace})
 RETURN f.id AS fact_id, f.subject_name AS subject, f.predicate AS predicate, f.object_name AS object,
        f.sentence AS sentence,
        [label IN labels(unit) WHERE label <> 'Node'][0] AS kind, unit.id AS unit_id,

@@ -9,11 +9,11 @@ MATCH (f:Fact {namespace: $namespace})
 WHERE (f.valid_from IS NULL OR f.valid_from <= at)
   AND (f.valid_to IS NULL OR at < f.valid_to)
   AND ($subject IS NULL OR EXISTS {
-        MATCH (f)-[:SUBJECT]->(s:Entity)
+        MATCH (f)-[:SUBJECT]->(s:Entity {namespace: $namespace})
         WHERE s.id = $subject OR toLower(s.name) = toLower(trim($subject)) OR s.key = toLower(trim($subject))
            OR toLower(trim($subject)) IN [alias IN coalesce(s.aliases, []) | toLower(alias)] })
   AND NOT EXISTS {
-        MATCH (f)-[link:SUPERSEDED_BY {rule: 'duplicate'}]->(:Fact)
+        MATCH (f)-[link:SUPERSEDED_BY {rule: 'duplicate'}]->(:Fact {namespace: $namespace})
         WHERE link.retracted_at IS NULL }
 RETURN f.subject_name AS subject, f.predicate AS predicate, f.object_name AS object,
        f.valid_from AS valid_from, f.valid_to AS valid_to, f.expired_at AS expired_at,

@@ -5,12 +5,12 @@
 // Params: $namespace, $entity (optional), $limit (default 25)
 MATCH (h:Hyperedge {namespace: $namespace})
 WHERE $entity IS NULL OR EXISTS {
-        MATCH (h)-[:PARTICIPANT]->(x:Entity)
+        MATCH (h)-[:PARTICIPANT]->(x:Entity {namespace: $namespace})
         WHERE x.id = $entity OR toLower(x.name) = toLower(trim($entity)) OR x.key = toLower(trim($entity))
            OR toLower(trim($entity)) IN [alias IN coalesce(x.aliases, []) | toLower(alias)] }
 WITH h ORDER BY size(coalesce(h.provenance, [])) DESC, h.id
 LIMIT coalesce($limit, 25)
-MATCH (h)-[edge:PARTICIPANT]->(p:Entity)
+MATCH (h)-[edge:PARTICIPANT]->(p:Entity {namespace: $namespace})
 WITH h, edge, p ORDER BY edge.role, p.name
 WITH h, collect({role: edge.role, entity: p.name}) AS participants, collect(p) AS participant_nodes,
      collect(edge) AS participant_edges

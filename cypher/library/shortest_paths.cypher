@@ -11,7 +11,7 @@ WHERE b.id = $target OR toLower(b.name) = toLower(trim($target)) OR b.key = toLo
    OR toLower(trim($target)) IN [alias IN coalesce(b.aliases, []) | toLower(alias)]
 WITH a, b WHERE a <> b
 MATCH path = allShortestPaths((a)-[:SUBJECT|OBJECT*..16]-(b))
-WHERE length(path) <= 2 * coalesce($max_hops, 4)
+WHERE length(path) <= 2 * coalesce($max_hops, 4) AND all(x IN nodes(path) WHERE x.namespace = $namespace)
 WITH path, nodes(path) AS ns
 RETURN length(path) / 2 AS hops,
        ns[0].name + reduce(text = '', i IN range(1, size(ns) - 2, 2) | text +

@@ -16,7 +16,7 @@ WHERE ($subject_id IS NULL OR f.subject_id = $subject_id)
           (f.valid_from IS NULL OR f.valid_from <= $as_of)
           AND (f.valid_to IS NULL OR $as_of < f.valid_to)
           AND ($include_expired OR NOT EXISTS {
-                MATCH (f)-[link:SUPERSEDED_BY {rule: 'duplicate'}]->(:Fact)
+                MATCH (f)-[link:SUPERSEDED_BY {rule: 'duplicate'}]->(:Fact {namespace: $namespace})
                 WHERE link.retracted_at IS NULL })
       END
 RETURN f.id AS id, f.subject_id AS subject_id, f.subject_name AS subject, f.predicate AS predicate,

@@ -90,6 +90,9 @@ class DeleteResult:
     nodes_deleted: int
     edges_deleted: int
     nodes_updated: int
+    # Which nodes: those deleted, and those that lost the document but kept other support.
+    deleted_ids: tuple[str, ...] = ()
+    updated_ids: tuple[str, ...] = ()
 
 
 @runtime_checkable

@@ -237,7 +237,8 @@ class EmbeddedStore:
             gone = set(orphans)
             survivors = [i for i in touched if i not in gone]
             updated = self._prune_provenance(conn, namespace, survivors, gone)
-        return DeleteResult(nodes_deleted=len(orphans), edges_deleted=edges_deleted, nodes_updated=updated)
+        return DeleteResult(nodes_deleted=len(orphans), edges_deleted=edges_deleted, nodes_updated=updated,
+                            deleted_ids=tuple(orphans), updated_ids=tuple(survivors))  # fmt: skip
 
     @staticmethod
     def _delete_nodes(conn: sqlite3.Connection, namespace: str, ids: Sequence[str]) -> int:

@@ -85,6 +85,9 @@ class Neo4jStore:
                 auth=(self.settings.user, self.settings.password),
                 connection_timeout=connection_timeout,
                 connection_acquisition_timeout=max(connection_timeout, 10.0),
+                # The store's queries are fixed; the server's hints about them (such as "property key does
+                # not exist" on an empty namespace) would only be noise in a user's log.
+                notifications_min_severity="OFF",
             )
             self._driver.verify_connectivity()
         except (ServiceUnavailable, OSError) as exc:
@@ -209,7 +212,8 @@ class Neo4jStore:
                 )["count"]
                 tx.run(cypher.load("store/delete_nodes"), namespace=namespace, ids=gone).consume()
                 tx.run(cypher.load("store/prune_provenance"), namespace=namespace, ids=survivors, gone=gone).consume()
-            return DeleteResult(nodes_deleted=len(gone), edges_deleted=edges_deleted, nodes_updated=len(survivors))
+            return DeleteResult(nodes_deleted=len(gone), edges_deleted=edges_deleted, nodes_updated=len(survivors),
+                                deleted_ids=tuple(gone), updated_ids=tuple(survivors))  # fmt: skip
 
         return self._write(work, [namespace])
 

@@ -45,6 +45,10 @@ def test_the_index_follows_ingestion_incrementally(store: GraphStore, ns: str, s
     unchanged = memory.add_paths(MORE)  # nothing written: the index stays as it is
     assert unchanged.unchanged > 0 and "index" not in unchanged.stage_seconds
     assert memory.index().origin == "memory"
+    # One retriever (walk graph, solver, BM25 index) per index content, not one per query.
+    memory.retrieve("Corvin Ashdale", mode="bm25")
+    retriever = memory._retrievers[ns]
+    assert memory.retrieve("Kessaby harbour", mode="bm25").hits and memory._retrievers[ns] is retriever
 
 
 def test_forgetting_or_replacing_a_document_rebuilds(store: GraphStore, ns: str, spacy_extractor: SpacyExtractor,

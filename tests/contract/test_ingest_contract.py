@@ -8,7 +8,7 @@ import pytest
 
 from graphmem.embed import CachedEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
-from graphmem.graph import graph_digest
+from graphmem.graph_digest import graph_digest
 from graphmem.memory import Memory
 from graphmem.records import Entity, Fact, Passage, Turn
 from graphmem.resolve import normalise_key

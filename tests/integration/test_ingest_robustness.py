@@ -12,7 +12,7 @@ from pathlib import Path
 
 from graphmem.embed import CachedEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
-from graphmem.graph import graph_rows
+from graphmem.graph_digest import graph_lines
 from graphmem.ingest import IngestConfig
 from graphmem.memory import Memory
 from graphmem.store import EmbeddedStore
@@ -55,7 +55,7 @@ def test_a_killed_ingestion_rerun_ends_in_the_same_graph(
     clean = Memory(EmbeddedStore(tmp_path / "clean.sqlite3"), "ns", extractor=spacy_extractor, embedder=embedder,
                    config=SMALL_BATCHES)  # fmt: skip
     clean.add_paths(SAMPLE)
-    difference = set(graph_rows(rerun.store, "ns")) ^ set(graph_rows(clean.store, "ns"))
+    difference = set(graph_lines(rerun.store, "ns")) ^ set(graph_lines(clean.store, "ns"))
     assert not difference, sorted(difference)[:6]
 
 

@@ -104,7 +104,7 @@ def test_quickstart(kernel_specs: KernelSpecManager, kernel_env: None, neo4j_set
                             ("PASSWORD", neo4j_settings.password), ("DATABASE", neo4j_settings.database)):  # fmt: skip
         monkeypatch.setenv(f"GRAPHMEM_NEO4J_{variable}", value)
     text = _text(execute("quickstart", kernel_specs))
-    assert "answer passage: corvin-ashdale" in text  # the two-hop answer is in ppr's top 3
+    assert "answer passage: documents/corvin-ashdale.md" in text  # the two-hop answer is in ppr's top 3
     assert "same counts as the embedded store: True" in text
     assert "Corvin Ashdale" in text.split("entity_neighbourhood", 1)[-1]
 

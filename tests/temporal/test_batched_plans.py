@@ -13,7 +13,8 @@ import pytest
 
 import graphmem.temporal.storage as storage
 from graphmem.bench.reconsolidate import NAMESPACE, synthetic
-from graphmem.graph import graph_digest, to_node
+from graphmem.graph import to_node
+from graphmem.graph_digest import graph_digest
 from graphmem.records import Fact, Passage
 from graphmem.store import EmbeddedStore, Node
 from graphmem.temporal.storage import reconsolidate

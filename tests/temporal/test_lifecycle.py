@@ -11,7 +11,7 @@ from temporal_kit import ME, NOW, chat, day, doc, find, ingest, links, state
 
 from graphmem.embed import CachedEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
-from graphmem.graph import graph_digest
+from graphmem.graph_digest import graph_digest
 from graphmem.index import epoch_seconds
 from graphmem.memory import Memory
 from graphmem.store import GraphStore

@@ -127,15 +127,26 @@ def test_a_fact_stated_only_by_an_excluded_passage_does_not_seed_the_walk_nor_ba
     assert [h.unit.source_id for h in memory.retrieve(question, k=5, mode="global").hits] == ["lighthouse"]
 
 
-def test_cli_ingest_sets_the_files_trust_level(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_ingest_sets_the_files_trust_level_and_ask_can_include_flagged(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     (tmp_path / "memo.txt").write_text(f"Memo\n\n{ORDER}\n")
     store = str(tmp_path / "graph.sqlite3")
-    assert main(["ingest", str(tmp_path / "memo.txt"), "--store", store, "--namespace", "cli", "--quiet",
-                 "--trust", "trusted"]) == 0  # fmt: skip
+    where = ["--store", store, "--namespace", "cli"]
+    assert main(["ingest", str(tmp_path / "memo.txt"), *where, "--quiet"]) == 0
+
+    def asked(*extra: str) -> list[str]:
+        capsys.readouterr()
+        assert main(["ask", ORDER, *where, "--mode", "bm25", "--json", *extra]) == 0
+        return [hit["source"] for hit in json.loads(capsys.readouterr().out)["hits"]]
+
+    assert asked() == [] and asked("--include-flagged") == ["memo.txt"]
+    assert main(["ingest", str(tmp_path / "memo.txt"), *where, "--quiet", "--trust", "trusted"]) == 0
     capsys.readouterr()
-    assert main(["flagged", "--store", store, "--namespace", "cli", "--json"]) == 0
+    assert main(["flagged", *where, "--json"]) == 0
     [listed] = json.loads(capsys.readouterr().out)
     assert (listed["source_id"], listed["trust"], listed["retrieved"]) == ("memo.txt", "trusted", True)
+    assert asked() == ["memo.txt"]
 
 
 def test_a_policy_keeps_the_retrieval_config_hashable_and_equal_by_value() -> None:
