@@ -59,7 +59,8 @@ class Memory:
         # Writes go through the cache's recording store, so the retrieval index follows them.
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self._retrievers: dict[tuple[str, TrustPolicy], Retriever] = {}  # by namespace and trust policy
+        # by namespace; by namespace and trust policy for queries that ask for a policy of their own
+        self._retrievers: dict[str | tuple[str, TrustPolicy], Retriever] = {}
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
         self._question_embedder: BatchingEmbedder | None = None
@@ -157,7 +158,7 @@ class Memory:
         config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
         if mode == "global":
             return self._global_searcher(index).search(query, k=k, as_of=as_of, trust=config.trust)
-        key = (index.namespace, config.trust)
+        key = index.namespace if trust is None else (index.namespace, config.trust)
         cached = self._retrievers.get(key)
         if cached is None or not same_index(cached.index, index):
             cached = Retriever(index, self._questions(), config, self._fact_filter())
