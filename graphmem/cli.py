@@ -1,5 +1,5 @@
 """Command line: ``graphmem demo | ingest | stats | ask | eval | reconsolidate | facts | history | communities |
-cypher | forget``."""
+cypher | forget | flagged``."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from graphmem.cli_forget import add_forget_parser
+from graphmem.cli_trust import add_trust_arguments, ingest_config
 from graphmem.extract.llm import LLMSettings
 from graphmem.memory import Memory
 from graphmem.records import Community, Fact, Passage, Turn
 from graphmem.retrieve import MODES, Retrieval
 from graphmem.store import Counts, StoreError
+from graphmem.trust import TrustPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE = REPO / "data" / "sample"
@@ -74,7 +76,7 @@ def _demo_retrieval(memory: Memory) -> None:
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
-    with Memory(args.store, args.namespace, progress=not args.quiet) as memory:
+    with Memory(args.store, args.namespace, progress=not args.quiet, config=ingest_config(args)) as memory:
         report = memory.add_paths(args.paths)
         for problem in [*report.errors, *map(str, report.quarantined)]:
             print(f"skipped: {problem}", file=sys.stderr)
@@ -131,7 +133,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     as_of = _parse_time(args.as_of) if args.as_of else None
     with Memory(args.store, args.namespace) as memory:
-        result = memory.retrieve(args.question, k=args.k, mode=args.mode, as_of=as_of)
+        trust = TrustPolicy(include_flagged=True) if args.include_flagged else None
+        result = memory.retrieve(args.question, k=args.k, mode=args.mode, as_of=as_of, trust=trust)
     if args.json:
         print(json.dumps(result.to_dict(), indent=2, default=str))
         return 0
@@ -378,6 +381,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_forget_parser(sub, common)
     stats = sub.add_parser("stats", parents=[common], help="counts of what a store holds")
     stats.set_defaults(func=cmd_stats)
+    add_trust_arguments(sub, common, ingest, ask)
     return parser
 
 

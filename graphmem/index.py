@@ -45,6 +45,8 @@ class Unit:
     end: int | None = None
     speaker: str | None = None
     timestamp: Any = None
+    trust: str = "normal"  # its source's trust level (graphmem.trust)
+    flags: tuple[str, ...] = ()  # what in it reads as instructions to an agent (graphmem.extract.injection)
 
     @property
     def embed_text(self) -> str:
@@ -151,11 +153,12 @@ class RetrievalIndex:
 
 
 def unit_from_node(label: str, node_id: str, props: Props) -> Unit:
+    screening = {"trust": str(props.get("trust") or "normal"), "flags": tuple(map(str, props.get("flags") or ()))}  # type: ignore[call-overload]
     if label == "Turn":
         return Unit(node_id, str(props.get("text", "")), str(props.get("dialogue_id", "")),
-                    speaker=props.get("speaker"), timestamp=props.get("timestamp"))  # type: ignore[arg-type]  # fmt: skip
+                    speaker=props.get("speaker"), timestamp=props.get("timestamp"), **screening)  # type: ignore[arg-type]  # fmt: skip
     return Unit(node_id, str(props.get("text", "")), str(props.get("document_id", "")), title=props.get("title"),  # type: ignore[arg-type]
-                start=props.get("start"), end=props.get("end"), timestamp=props.get("date"))  # type: ignore[arg-type]  # fmt: skip
+                start=props.get("start"), end=props.get("end"), timestamp=props.get("date"), **screening)  # type: ignore[arg-type]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ nothing stored is ever unpickled) holding:
 
 The code is generic over RetrievalIndex's fields: a new field needs no cache code, and the
 field names and types are part of the format, so old files stop matching by themselves.
-Change FORMAT_VERSION when a field keeps its name and type but changes its meaning.
+The fields of ``Unit`` are part of the format too. Change FORMAT_VERSION when a field keeps its name and type
+but changes its meaning.
 
 Where: ``$GRAPHMEM_INDEX_CACHE``, else ``<store>.index-cache/`` beside an embedded store's
 file, else ``.graphmem/index-cache/``. The file is ``<namespace>.<digest>.npz``, the digest
@@ -46,7 +47,7 @@ from graphmem.store.base import check_namespace
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: units carry their trust level and flags
 CACHE_ENV = "GRAPHMEM_INDEX_CACHE"
 _DATACLASSES: dict[str, type] = {"Unit": Unit}  # the only classes a cache file may name
 _KEY, _FIELDS = "__key__", "__fields__"
@@ -58,6 +59,7 @@ def _cached_fields() -> list[str]:
 
 def _format() -> str:
     signature = [(f.name, str(f.type)) for f in fields(RetrievalIndex) if f.metadata.get("cache", True)]
+    signature += [("Unit." + f.name, str(f.type)) for f in fields(Unit)]
     return f"{FORMAT_VERSION}:{_digest(json.dumps(signature))}"
 
 

@@ -22,7 +22,14 @@ from graphmem.embed import Embedder
 from graphmem.extract.background import BackgroundExtractor
 from graphmem.extract.types import Extractor, PassageExtraction, PassageInput
 from graphmem.graph import GraphRecord, from_node, write_records
-from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, embedding_text, text_hash
+from graphmem.passage_records import (
+    dialogue_hash,
+    dialogue_records,
+    document_records,
+    embedding_text,
+    source_state,
+    text_hash,
+)
 from graphmem.passages import DEFAULT_MAX_WORDS
 from graphmem.records import Dialogue, Document, Entity, Fact, Passage, Record, Statement, Turn
 from graphmem.resolve import (
@@ -37,6 +44,7 @@ from graphmem.resolve import (
 from graphmem.sources import DialogueInput, DocumentInput, Quarantined
 from graphmem.store import GraphStore
 from graphmem.texts import statement_text
+from graphmem.trust import TrustDefaults
 
 _NO_SYNONYM_TYPES = {"DATE", "TIME"}
 
@@ -80,6 +88,7 @@ class IngestConfig:
     resolution: ResolutionConfig = field(default_factory=ResolutionConfig)
     # False leaves synonym edges to a later call of Ingestor.link_synonyms (the Dagster pipeline's own stage)
     link_synonyms: bool = True
+    trust: TrustDefaults = field(default_factory=TrustDefaults)  # the trust level of sources that state none
 
 
 Source = tuple[str, DocumentInput | DialogueInput]
@@ -183,24 +192,25 @@ class Ingestor:
         _, item = source
         if isinstance(item, DocumentInput):
             report.documents += 1
-            records = document_records(item, self.namespace, self.config.max_words)
+            records = document_records(item, self.namespace, self.config.max_words, self.config.trust.level(item))
             report.passages += len(records) - 1
         else:
             report.dialogues += 1
-            records = dialogue_records(item, self.namespace)
+            records = dialogue_records(item, self.namespace, self.config.trust.level(item))
             report.turns += sum(isinstance(r, Turn) for r in records)
         return records
 
     def _changed(self, batch: Batch,
                  report: IngestReport) -> list[list[GraphRecord]]:  # fmt: skip
-        """Records of the sources that must be written; old versions of changed ones are deleted."""
+        """Records of the sources that must be written; old versions of changed ones (in content or trust level)
+        are deleted."""
         ids = [source_id for (source_id, _), _ in batch]
-        stored = {n.id: n.props.get("content_hash") for n in self.store.get_nodes(self.namespace, ids)}
+        stored = {n.id: source_state(n.props.get("content_hash"), n.props.get("trust"))
+                  for n in self.store.get_nodes(self.namespace, ids)}  # fmt: skip
         out = []
         for (source_id, item), records in batch:
             new_hash = text_hash(item.text) if isinstance(item, DocumentInput) else dialogue_hash(item)
-            old_hash = stored.get(source_id)
-            if old_hash == new_hash:
+            if stored.get(source_id) == source_state(new_hash, self.config.trust.level(item)):
                 report.unchanged += 1
                 continue
             if source_id in stored:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reco
 from graphmem.temporal.adjudicate import Adjudicator
 from graphmem.temporal.llm_adjudicator import default_adjudicator
 from graphmem.temporal.queries import History, entity_history, facts_at
+from graphmem.trust import FlaggedUnit, TrustPolicy, flagged_units, stamp
 
 
 class Memory:
@@ -57,7 +59,8 @@ class Memory:
         # Writes go through the cache's recording store, so the retrieval index follows them.
         self._indexes = IndexCache(self.store, lambda: self.embedder, progress=progress)
         self.retrieval_config = retrieval_config or RetrievalConfig()
-        self._retrievers: dict[str, Retriever] = {}
+        # by namespace; by namespace and trust policy for queries that ask for a policy of their own
+        self._retrievers: dict[str | tuple[str, TrustPolicy], Retriever] = {}
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
         self._question_embedder: BatchingEmbedder | None = None
@@ -112,8 +115,9 @@ class Memory:
         return report
 
     def add_paths(self, paths: Iterable[str | Path]) -> IngestReport:
-        """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json)."""
-        batch = read_paths(paths)
+        """Ingest files and folders (.txt, .md, documents .jsonl, dialogue .json). Records that state no
+        ``trust`` get the files' default level (``IngestConfig.trust.file``, "untrusted")."""
+        batch = stamp(read_paths(paths), self.config.trust.file)
         report = IngestReport(files=batch.files, quarantined=list(batch.quarantined),
                               errors=[str(e) for e in batch.errors])  # fmt: skip
         return self._ingest(lambda ingestor: ingestor.ingest(batch.documents, batch.dialogues, report))
@@ -137,7 +141,7 @@ class Memory:
         return self._indexes.get(check_namespace(namespace) if namespace is not None else self.namespace)
 
     def retrieve(self, query: str, k: int = 5, mode: str = "ppr", namespace: str | None = None,
-                 as_of: datetime | None = None) -> Retrieval:  # fmt: skip
+                 as_of: datetime | None = None, trust: TrustPolicy | None = None) -> Retrieval:  # fmt: skip
         """The ``k`` passages and turns that best answer ``query``, with scores, provenance (source
         document or dialogue, offsets, speaker, time) and why: the seed entities and their weights, the
         facts that seeded the walk and the graph path from a seed to each hit.
@@ -146,15 +150,19 @@ class Memory:
         summaries (see ``build_communities``) and returns the ``k`` best in ``.communities``, with their
         supporting passages as hits. ``namespace`` searches another namespace (retrieval never crosses
         namespaces). ``as_of`` keeps only units dated at or before that time and walks only the relations
-        of facts valid then.
+        of facts valid then. ``trust`` (graphmem.trust.TrustPolicy, default ``retrieval_config.trust``): by default
+        passages and turns flagged as instruction-like are left out unless their source is trusted;
+        ``TrustPolicy(include_flagged=True)`` returns them too, ``lowest=`` and ``weights=`` filter and weigh by level.
         """
         index = self.index(namespace)
+        config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
         if mode == "global":
-            return self._global_searcher(index).search(query, k=k, as_of=as_of)
-        cached = self._retrievers.get(index.namespace)
+            return self._global_searcher(index).search(query, k=k, as_of=as_of, trust=config.trust)
+        key = index.namespace if trust is None else (index.namespace, config.trust)
+        cached = self._retrievers.get(key)
         if cached is None or not same_index(cached.index, index):
-            cached = Retriever(index, self._questions(), self.retrieval_config, self._fact_filter())
-            self._retrievers[index.namespace] = cached
+            cached = Retriever(index, self._questions(), config, self._fact_filter())
+            self._retrievers[key] = cached
         return cached.search(query, k=k, mode=mode, as_of=as_of)
 
     def _questions(self) -> Embedder:
@@ -162,6 +170,11 @@ class Memory:
         if self._question_embedder is None:
             self._question_embedder = BatchingEmbedder(query_embedder(self.embedder))
         return self._question_embedder
+
+    def flagged(self, namespace: str | None = None) -> list[FlaggedUnit]:
+        """Passages and turns that read as instructions to an agent (graphmem.extract.injection), with their
+        source, trust level and reasons; what default retrieval leaves out unless the source is trusted."""
+        return flagged_units(self.store, check_namespace(namespace) if namespace is not None else self.namespace)
 
     def _fact_filter(self) -> FactFilter | None:
         """An LLM's recognition filter on seeding facts when one is configured (GRAPHMEM_LLM_*), else None."""

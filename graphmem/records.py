@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -34,6 +34,10 @@ Predicate = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Confidence = Annotated[float, Field(ge=0.0, le=1.0)]
 
 DEFAULT_NAMESPACE = "default"
+
+# How far a source is believed (graphmem.trust): flagged passages of sources short of "trusted" are not retrieved.
+TrustLevel = Literal["trusted", "normal", "untrusted"]
+TRUST_LEVELS: tuple[TrustLevel, ...] = ("trusted", "normal", "untrusted")  # most trusted first
 
 
 def content_id(prefix: str, *parts: str) -> str:
@@ -62,13 +66,30 @@ class Document(Record):
 
     title: Name | None = None
     source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    trust: TrustLevel = "normal"
     date: UtcDatetime | None = None
     content_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
     char_count: Annotated[int, Field(ge=0)] = 0
     metadata: dict[str, str | int | float | bool] = Field(default_factory=dict)
 
 
-class Passage(Record):
+class Screened(Record):
+    """A passage or turn, with its source's trust level and what in it reads as instructions to an agent
+    (graphmem.extract.injection); ``flagged`` is true exactly when ``flags`` is not empty."""
+
+    trust: TrustLevel = "normal"
+    flags: list[Sentence] = Field(default_factory=list)
+    flagged: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flagged_when_flags(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**data, "flagged": bool(data.get("flags"))}
+        return data
+
+
+class Passage(Screened):
     """A chunk of a document; ``start``/``end`` are character offsets into the document text."""
 
     LABEL: ClassVar[str] = "Passage"
@@ -93,6 +114,7 @@ class Dialogue(Record):
 
     title: Name | None = None
     source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    trust: TrustLevel = "normal"
     content_hash: Annotated[str, StringConstraints(max_length=128)] | None = None
     participants: list[Name] = Field(default_factory=list)
 
@@ -105,7 +127,7 @@ class Session(Record):
     position: Annotated[int, Field(ge=0)] = 0
 
 
-class Turn(Record):
+class Turn(Screened):
     """One utterance: a passage of its own, tied to its session (time) and speaker."""
 
     LABEL: ClassVar[str] = "Turn"

@@ -16,10 +16,11 @@ from graphmem.embed import Embedder
 from graphmem.extract.types import Extractor, PassageExtraction, PassageInput
 from graphmem.graph import GraphRecord
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport, passage_inputs
-from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, text_hash
+from graphmem.passage_records import dialogue_hash, dialogue_records, document_records, source_state, text_hash
 from graphmem.records import Dialogue, Document, Passage, Turn
 from graphmem.sources import DialogueInput, DocumentInput, SourceBatch, expand, read_file
 from graphmem.store import GraphStore
+from graphmem.trust import TrustDefaults, stamp
 
 Item = DocumentInput | DialogueInput
 
@@ -45,9 +46,10 @@ def source_files(folder: str | Path) -> dict[str, tuple[Path, str]]:
     return {path.relative_to(root).as_posix(): (path, doc_id) for path, doc_id in expand([root])}
 
 
-def read_source(path: str | Path, doc_id: str) -> SourceBatch:
-    """One file's documents or dialogues; raises SourceError when the file cannot be read at all."""
-    return read_file(Path(path), doc_id)
+def read_source(path: str | Path, doc_id: str, trust: TrustDefaults | None = None) -> SourceBatch:
+    """One file's documents or dialogues, with the ``file`` trust level where they state none; raises
+    SourceError when the file cannot be read at all."""
+    return stamp(read_file(Path(path), doc_id), (trust or TrustDefaults()).file)
 
 
 def content_hash(item: Item) -> str:
@@ -59,20 +61,24 @@ def pending_records(store: GraphStore, namespace: str, batch: SourceBatch,
                     config: IngestConfig | None = None) -> tuple[list[SourceRecords], int]:  # fmt: skip
     """Records of the batch's sources that are new or changed in the store, and how many were unchanged."""
     config = config or IngestConfig()
-    pending = stale_sources(store, namespace, batch)
+    pending = stale_sources(store, namespace, batch, config.trust)
     out = [
-        SourceRecords(item, document_records(item, namespace, config.max_words) if isinstance(item, DocumentInput)
-                      else dialogue_records(item, namespace))
+        SourceRecords(item, document_records(item, namespace, config.max_words, level)
+                      if isinstance(item, DocumentInput) else dialogue_records(item, namespace, level))
         for item in pending
+        for level in [config.trust.level(item)]
     ]  # fmt: skip
     return out, len(batch.documents) + len(batch.dialogues) - len(pending)
 
 
-def stale_sources(store: GraphStore, namespace: str, batch: SourceBatch) -> list[Item]:
-    """The batch's documents and dialogues that the store lacks or holds in another version."""
+def stale_sources(store: GraphStore, namespace: str, batch: SourceBatch,
+                  trust: TrustDefaults | None = None) -> list[Item]:  # fmt: skip
+    """The batch's documents and dialogues that the store lacks or holds in another version or trust level."""
+    trust = trust or TrustDefaults()
     items: list[Item] = [*batch.documents, *batch.dialogues]
-    stored = {n.id: n.props.get("content_hash") for n in store.get_nodes(namespace, [i.id for i in items])}
-    return [i for i in items if stored.get(i.id) != content_hash(i)]
+    stored = {n.id: source_state(n.props.get("content_hash"), n.props.get("trust"))
+              for n in store.get_nodes(namespace, [i.id for i in items])}  # fmt: skip
+    return [i for i in items if stored.get(i.id) != source_state(content_hash(i), trust.level(i))]
 
 
 def extract_records(extractor: Extractor, sources: Sequence[SourceRecords]) -> list[PassageExtraction]:

@@ -3,7 +3,8 @@
 A community's score is the cosine of the question with its summary's embedding. The best ``k``
 communities come back in ``GlobalRetrieval.communities`` (title, level, size, summary, central facts),
 and ``hits`` are their supporting passages and turns, community by community, each hit scored with its
-community's score and its path naming that community. Summaries are embedded once per searcher through
+community's score and its path naming that community; units the trust policy excludes (graphmem.trust) are
+skipped. Summaries are embedded once per searcher through
 the (cached) embedder; questions through the query embedder.
 """
 
@@ -22,6 +23,7 @@ from graphmem.index import RetrievalIndex
 from graphmem.records import Community
 from graphmem.retrieve import Hit, Retrieval
 from graphmem.retrieve.core import top_rows
+from graphmem.trust import TrustPolicy
 
 
 @dataclass
@@ -55,9 +57,10 @@ class GlobalSearcher:
         self._unit_row = {u.id: row for row, u in enumerate(index.units)}
 
     def search(self, query: str, k: int = 5, level: int | None = None, passages: int = 3,
-               as_of: datetime | None = None) -> GlobalRetrieval:  # fmt: skip
+               as_of: datetime | None = None, trust: TrustPolicy | None = None) -> GlobalRetrieval:  # fmt: skip
         """The ``k`` best communities (of one ``level``, or any), each with up to ``passages`` supporting units."""
         started = time.perf_counter()
+        policy = trust or TrustPolicy()
         result = GlobalRetrieval(query=query, mode="global", hits=[], as_of=as_of)
         if not self.communities or k <= 0:
             if not self.communities:
@@ -87,6 +90,8 @@ class GlobalSearcher:
                     continue
                 unit = self.index.units[unit_row]
                 if as_of is not None and isinstance(unit.timestamp, datetime) and unit.timestamp > as_of:
+                    continue
+                if policy.excludes(unit.trust, bool(unit.flags)):
                     continue
                 seen.add(unit_id)
                 result.hits.append(Hit(unit=unit, score=score, rank=len(result.hits) + 1, path=path))

@@ -17,7 +17,8 @@ without it, facts that reconsolidation retired (superseded) are left out of the 
 restatement of a topic, above the older unit it updates (``graphmem.retrieve.latest``). ``recency_weight``
 (off at 0) multiplies each unit's final score by ``1 - w + w * strength``, its memory strength at ``as_of``
 or now (``graphmem.temporal.strength``: it fades with the unit's age, more slowly when its facts are
-restated elsewhere).
+restated elsewhere). ``trust`` (graphmem.trust.TrustPolicy) leaves flagged units of untrusted sources out of
+every mode and out of the walk (graphmem.retrieve.trust_gate), and can weigh scores by trust level.
 """
 
 from __future__ import annotations
@@ -36,8 +37,10 @@ from graphmem.retrieve.latest import LatestStatements
 from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, unlinked_spans
 from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
+from graphmem.retrieve.trust_gate import TrustGate
 from graphmem.retrieve.walk import untopical_titles, walk_graph
 from graphmem.temporal.strength import UnitStrength, weigh
+from graphmem.trust import TrustPolicy
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
 Seeds = dict[int, tuple[float, str]]  # entity row -> (seed weight, how the query named it)
@@ -69,6 +72,7 @@ class RetrievalConfig:
     latest_first: bool = True
     latest_window: int = 20  # only the order of this many best units may change
     latest_cover: float = 0.5  # share of the older turn's query words a newer turn must contain to restate it
+    trust: TrustPolicy = field(default_factory=TrustPolicy)  # flagged units of untrusted sources: left out
 
 
 @dataclass
@@ -157,8 +161,10 @@ class Retriever:
         self.fact_filter = fact_filter  # an LLM's recognition memory (graphmem.retrieve.recognition), or None
         # now: facts reconsolidation retired (expired_at set) neither seed nor carry the walk, as in facts()
         retired = ~np.isnan(index.fact_expired_at)
-        self._current = ~retired if retired.any() else None
-        self._solver = PageRankSolver(walk_graph(index, self.config.topic_weight, self._current))  # every query
+        self._gate = TrustGate(index, self.config.trust)  # and facts stated only by excluded units, likewise
+        self._current = self._gate.facts(~retired if retired.any() else None)
+        self._solver = PageRankSolver(walk_graph(index, self.config.topic_weight, self._current,
+                                                 self._gate.excluded))  # every query  # fmt: skip
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
@@ -252,9 +258,9 @@ class Retriever:
         if self._as_of_cache is None or self._as_of_cache[0] != t:
             index = self.index
             starts, ends = index.fact_valid_from, index.fact_valid_to
-            valid = ~(starts > t) & ~(ends <= t)  # NaN (unknown) compares False: an undated fact holds
+            valid = self._gate.facts(~(starts > t) & ~(ends <= t))  # NaN (unknown) compares False: undated holds
             units = ~(self.unit_times() > t)
-            solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid))
+            solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid, self._gate.excluded))
             self._as_of_cache = (t, solver, valid, units)
         return self._as_of_cache[1], self._as_of_cache[2], self._as_of_cache[3]
 
@@ -292,6 +298,7 @@ class Retriever:
             reset[n + row] = weight
         prior = _minmax(relevance)
         reset[:n] = prior * config.prior_weight
+        self._gate.clear(reset)
         bias = None
         if config.query_bias:
             bias = np.ones(len(reset))
@@ -341,14 +348,9 @@ class Retriever:
                 if mode == "hybrid":
                     share = self.config.lexical_share
                     relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
-                walked = self.walk(parsed, relevance, solver, valid)
-                scores, weights, result.facts, result.fallback = (
-                    walked.scores,
-                    walked.seeds,
-                    walked.facts,
-                    walked.fallback,
-                )
-                flow = walked.flow
+                walked = self.walk(parsed, self._gate.first_stage(relevance), solver, valid)
+                scores, weights, flow = walked.scores, walked.seeds, walked.flow
+                result.facts, result.fallback = walked.facts, walked.fallback
         if self.config.recency_weight > 0:
             scores = weigh(scores, self.unit_strength().at(as_of), self.config.recency_weight)
         if allowed is not None:
@@ -358,6 +360,7 @@ class Retriever:
             units = self.index.units
             result.latest = [{"moved": units[m.moved].id, "above": units[m.above].id, "why": m.why,
                               "words": list(m.words)} for m in moves]  # fmt: skip
+        scores = self._gate.final(scores)
         top = [int(i) for i in top_rows(scores, k) if np.isfinite(scores[i])]
         seed_weights = {row: weight for row, (weight, _) in weights.items()}
         paths = seed_paths(self.index, seed_weights, top, self.config.explain_hops, flow) if weights else {}

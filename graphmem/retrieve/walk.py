@@ -6,7 +6,8 @@ so the step from an entity to its own page is weighted like ``topic_weight`` men
 step back from the page stays an ordinary mention). Without them a
 bridge entity spreads its mass evenly over every passage that merely mentions it.
 
-For ``as_of`` queries the relation edges are rebuilt from the facts valid at that time only.
+For ``as_of`` queries the relation edges are rebuilt from the facts valid at that time only. Units that
+retrieval must not return (graphmem.retrieve.trust_gate) lose their edges: the walk neither enters nor leaves them.
 
 The walk itself (``graphmem.retrieve.ppr.PageRankSolver``) is Personalized PageRank with an
 optional **query bias**: at each step the walker picks a neighbour i of j with probability
@@ -59,12 +60,22 @@ def topic_edges(index: RetrievalIndex, weight: float) -> sp.csr_matrix:
     return sp.csr_matrix((np.full(len(units), weight), (units, entities)), shape=(size, size))
 
 
-def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarray | None = None) -> sp.csr_matrix:
-    """The index graph plus topic edges; with ``valid_facts``, relations from those facts only."""
+def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarray | None = None,
+               excluded_units: np.ndarray | None = None) -> sp.csr_matrix:  # fmt: skip
+    """The index graph plus topic edges; with ``valid_facts``, relations from those facts only; without the
+    edges of ``excluded_units``."""
     graph = index.graph
     if valid_facts is not None:
         mentions = index.mentions.tocoo()
         facts = [fact for fact, valid in zip(index.facts, valid_facts, strict=True) if valid]
         graph, _ = assemble(index.n_units, len(index.entity_ids), np.column_stack([mentions.row, mentions.col]),
                             facts, index.synonym_pairs, index.synonym_scores)  # fmt: skip
-    return (graph + topic_edges(index, topic_weight)).tocsr()
+    graph = (graph + topic_edges(index, topic_weight)).tocsr()
+    if excluded_units is None or not excluded_units.any():
+        return graph
+    keep = np.ones(graph.shape[0])
+    keep[: index.n_units][excluded_units] = 0.0
+    cut = sp.diags(keep)
+    graph = (cut @ graph @ cut).tocsr()
+    graph.eliminate_zeros()
+    return graph

@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from graphmem.records import MAX_ID_CHARS, MAX_NAME_CHARS, UtcDatetime
+from graphmem.records import MAX_ID_CHARS, MAX_NAME_CHARS, TrustLevel, UtcDatetime
 
 MAX_DOCUMENT_CHARS = 50_000_000
 
@@ -28,7 +28,8 @@ DateOrDatetime = Annotated[UtcDatetime | date, AfterValidator(_as_datetime)]
 
 
 class DocumentInput(BaseModel):
-    """A document to ingest; ``date`` is when it was written (an ISO date or datetime)."""
+    """A document to ingest; ``date`` is when it was written (an ISO date or datetime). ``trust``: how far its
+    source is believed ("trusted", "normal" or "untrusted"); absent, ingestion's default for its kind applies."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -37,6 +38,7 @@ class DocumentInput(BaseModel):
     text: Annotated[str, StringConstraints(max_length=MAX_DOCUMENT_CHARS)]
     date: DateOrDatetime | None = None
     source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    trust: TrustLevel | None = None
 
 
 class TurnInput(BaseModel):
@@ -67,3 +69,4 @@ class DialogueInput(BaseModel):
     )
     sessions: Annotated[list[SessionInput], Field(min_length=1)]
     source: Annotated[str, StringConstraints(max_length=4_096)] | None = None
+    trust: TrustLevel | None = None  # as for documents
