@@ -10,7 +10,10 @@ REPO = Path(__file__).resolve().parents[2]
 PACKAGES = [REPO / "graphmem", REPO / "pipelines"]
 # Calls that would run or deserialise code from what they read (yaml.safe_load and np.load(allow_pickle=False)
 # are fine).
-UNSAFE = re.compile(r"\b(?:eval|exec)\(|\bpickle\b|\bmarshal\b|\byaml\.load\(|\bshelve\b|\bdill\b|cloudpickle|allow_pickle=True|torch\.load\(|joblib")
+UNSAFE = re.compile(
+    r"\b(?:eval|exec)\(|\bpickle\b|\bmarshal\b|\byaml\.load\(|\bshelve\b|\bdill\b|cloudpickle|allow_pickle=True"
+    r"|torch\.load\(|joblib"
+)
 
 
 def _sources() -> list[Path]:
