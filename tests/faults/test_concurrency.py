@@ -37,11 +37,11 @@ def serial_digests(halves: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
     digests = set()
     folder = tmp_path_factory.mktemp("serial")
     for order in (halves, halves[::-1]):
-        with Memory(folder / f"{order[0].name}.sqlite3", "ns", extractor=spacy_extractor,
-                    embedder=embedder) as memory:  # fmt: skip
+        with EmbeddedStore(folder / f"{order[0].name}.sqlite3") as store:
+            memory = Memory(store, "ns", extractor=spacy_extractor, embedder=embedder)  # not closed: shared embedder
             for half in order:
                 memory.add_paths([half])
-            digests.add(namespace_digest(memory.store, "ns"))
+            digests.add(namespace_digest(store, "ns"))
     return digests
 
 
@@ -91,7 +91,8 @@ def test_retrieval_keeps_answering_while_an_ingestion_runs(
     embedder: CachedEmbedder,
 ) -> None:  # fmt: skip
     path = tmp_path / "graph.sqlite3"
-    with Memory(EmbeddedStore(path), "ns", extractor=spacy_extractor, embedder=embedder) as reader:
+    with EmbeddedStore(path) as store:
+        reader = Memory(store, "ns", extractor=spacy_extractor, embedder=embedder)  # not closed: shared embedder
         reader.add_paths([halves[0]])
         before = reader.store.revision("ns")
         child = cli_ingest([halves[1]], str(path), "ns", child_env)

@@ -41,10 +41,11 @@ def memory(tmp_path_factory: pytest.TempPathFactory, spacy_extractor: SpacyExtra
            embedder: CachedEmbedder) -> Iterator[Memory]:  # fmt: skip
     """A store holding the canary document, and another namespace beside it."""
     store = EmbeddedStore(tmp_path_factory.mktemp("hostile") / "graph.sqlite3")
-    with Memory(store, "ns", extractor=spacy_extractor, embedder=embedder) as memory:
-        memory.add_documents([CANARY])
-        Memory(store, "other", extract=False).add_documents([CANARY])
-        yield memory
+    memory = Memory(store, "ns", extractor=spacy_extractor, embedder=embedder)  # not closed: shared embedder
+    memory.add_documents([CANARY])
+    Memory(store, "other", extract=False).add_documents([CANARY])
+    yield memory
+    store.close()
 
 
 def _canary_rows(store: GraphStore, namespace: str) -> set[str]:

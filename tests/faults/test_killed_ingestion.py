@@ -45,13 +45,12 @@ def _killed_then_rerun(target: str, open_target: Callable[[], GraphStore], names
         _kill_midway(cli_ingest([corpus], target, namespace, child_env), store, namespace)
         documents = list(store.iter_nodes(namespace, "Document")) + list(store.iter_nodes(namespace, "Dialogue"))
         assert len([d for d in documents if d.props.get("content_hash")]) < 7, "the kill came after the last source"
-        with Memory(store, namespace, extractor=extractor, embedder=embedder) as rerun:
-            report = rerun.add_paths([corpus])
-            assert report.unchanged < 7
-            killed = namespace_digest(store, namespace)
-    with open_target() as store, Memory(store, namespace + "-clean", extractor=extractor,
-                                              embedder=embedder) as clean:  # fmt: skip
-        clean.add_paths([corpus])
+        # Memory.close would close the session's embedder too: the stores are closed by their with
+        report = Memory(store, namespace, extractor=extractor, embedder=embedder).add_paths([corpus])
+        assert report.unchanged < 7
+        killed = namespace_digest(store, namespace)
+    with open_target() as store:
+        Memory(store, namespace + "-clean", extractor=extractor, embedder=embedder).add_paths([corpus])
         return killed, namespace_digest(store, namespace + "-clean")
 
 

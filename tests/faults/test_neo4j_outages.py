@@ -15,7 +15,7 @@ from graphmem.extract.spacy_extractor import SpacyExtractor
 from graphmem.graph_digest import namespace_digest
 from graphmem.ingest import IngestConfig, IngestReport
 from graphmem.memory import Memory
-from graphmem.store import StoreUnavailableError
+from graphmem.store import EmbeddedStore, StoreUnavailableError
 from graphmem.store.neo4j import Neo4jSettings, Neo4jStore
 
 SMALL_BATCHES = IngestConfig(batch_passages=1, extraction_workers=0)
@@ -55,10 +55,9 @@ def test_a_restart_in_the_middle_of_an_ingestion_ends_in_the_clean_graph(
 ) -> None:  # fmt: skip
     corpus = small_corpus(tmp_path / "corpus", documents=3, dialogues=0)
     # the uninterrupted run on the embedded store: digests are equal for equal graphs on either store
-    with Memory(tmp_path / "clean.sqlite3", "ns", extractor=spacy_extractor, embedder=embedder,
-                config=SMALL_BATCHES) as clean:  # fmt: skip
-        clean.add_paths([corpus])
-        expected = namespace_digest(clean.store, "ns")
+    with EmbeddedStore(tmp_path / "clean.sqlite3") as store:
+        Memory(store, "ns", extractor=spacy_extractor, embedder=embedder, config=SMALL_BATCHES).add_paths([corpus])
+        expected = namespace_digest(store, "ns")
 
     interrupted = Memory(private_neo4j.store(), fresh_ns, extractor=spacy_extractor, embedder=embedder,
                          config=SMALL_BATCHES)  # fmt: skip
