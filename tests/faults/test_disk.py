@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -47,27 +47,42 @@ def _fill(path: Path, namespace: str) -> str:
         return namespace_digest(memory.store, namespace)
 
 
-def _make_read_only(folder: Path) -> None:
-    """Read-only for every user: a read-only remount as root (root ignores file modes), else the modes."""
+@pytest.fixture
+def read_only_folder(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[Path, Callable[[bool], None]]]:
+    """A folder and a switch that makes it read-only for every user, or writable again: a remount of a small tmpfs
+    as root (root ignores file modes), else the modes of the folder and its files."""
     if os.geteuid() == 0:
-        done = _mount("-o", "remount,ro", str(folder))
-        if done.returncode != 0:
-            pytest.skip(f"cannot remount read-only: {done.stderr.strip()}")
+        folder = request.getfixturevalue("small_filesystem")
+
+        def switch(read_only: bool) -> None:
+            done = _mount("-o", "remount," + ("ro" if read_only else "rw"), str(folder))
+            if done.returncode != 0:
+                pytest.skip(f"cannot remount: {done.stderr.strip()}")
     else:
-        for path in [*folder.iterdir(), folder]:
-            path.chmod(0o555 if path.is_dir() else 0o444)
+        folder = tmp_path / "folder"
+        folder.mkdir()
+
+        def switch(read_only: bool) -> None:
+            for path in [*folder.iterdir(), folder]:
+                path.chmod((0o555 if path.is_dir() else 0o444) if read_only else 0o755)
+
+    yield folder, switch
+    switch(False)
 
 
-def test_a_store_on_a_read_only_disk_says_so_and_keeps_its_data(small_filesystem: Path) -> None:
-    path = small_filesystem / "graph.sqlite3"
+def test_a_store_on_a_read_only_disk_says_so_and_keeps_its_data(
+    read_only_folder: tuple[Path, Callable[[bool], None]],
+) -> None:
+    folder, make_read_only = read_only_folder
+    path = folder / "graph.sqlite3"
     before = _fill(path, "ns")
-    _make_read_only(small_filesystem)
+    make_read_only(True)
     # opening (SQLite's WAL wants its -shm file) or else the first write refuses
     with pytest.raises(StoreError) as caught, Memory(EmbeddedStore(path), "ns", extract=False) as memory:
         memory.add_documents(_documents("b", 1))
     assert isinstance(caught.value, StoreUnavailableError | StoreWriteError), repr(caught.value)
     assert str(path) in str(caught.value)
-    assert _mount("-o", "remount,rw", str(small_filesystem)).returncode == 0
+    make_read_only(False)
     with EmbeddedStore(path) as store:
         assert store.counts("ns").nodes["Document"] == 3
         assert namespace_digest(store, "ns") == before
