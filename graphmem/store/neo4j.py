@@ -158,9 +158,11 @@ class Neo4jStore:
         )
 
     def ensure_schema(self) -> None:
+        """Each statement in a managed transaction: two processes connecting at once to a fresh server deadlock
+        on the schema locks, and the driver retries the loser."""
         with self._session() as session:
             for statement in cypher.statements("schema"):
-                session.run(statement).consume()
+                session.execute_write(lambda tx, s=statement: tx.run(s).consume())
 
     # ------------------------------------------------------------------ writes
 
