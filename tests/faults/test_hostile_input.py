@@ -36,16 +36,29 @@ DOCUMENTED = (ValidationError, StoreError)
 CANARY = {"id": "canary", "title": "Brill", "text": "Brill is a town in Vellmark. Ana Lind runs the ferry of Brill."}
 
 
+def _with_canary(store: GraphStore, namespace: str, extractor: SpacyExtractor, embedder: CachedEmbedder) -> Memory:
+    """A Memory whose namespace holds the canary document, as does another namespace beside it."""
+    memory = Memory(store, namespace, extractor=extractor, embedder=embedder)  # not closed: shared embedder
+    memory.add_documents([CANARY])
+    Memory(store, namespace + "-other", extract=False).add_documents([CANARY])
+    return memory
+
+
 @pytest.fixture(scope="module")
 def memory(tmp_path_factory: pytest.TempPathFactory, spacy_extractor: SpacyExtractor,
            embedder: CachedEmbedder) -> Iterator[Memory]:  # fmt: skip
-    """A store holding the canary document, and another namespace beside it."""
     store = EmbeddedStore(tmp_path_factory.mktemp("hostile") / "graph.sqlite3")
-    memory = Memory(store, "ns", extractor=spacy_extractor, embedder=embedder)  # not closed: shared embedder
-    memory.add_documents([CANARY])
-    Memory(store, "other", extract=False).add_documents([CANARY])
-    yield memory
+    yield _with_canary(store, "ns", spacy_extractor, embedder)
     store.close()
+
+
+@pytest.fixture(scope="module")
+def neo4j_memory(private_store: Neo4jStore, spacy_extractor: SpacyExtractor,
+                 embedder: CachedEmbedder) -> Iterator[Memory]:  # fmt: skip
+    namespace = f"f{uuid.uuid4().hex[:12]}"
+    yield _with_canary(private_store, namespace, spacy_extractor, embedder)
+    for name in (namespace, namespace + "-other"):
+        private_store.delete_namespace(name)
 
 
 def _canary_rows(store: GraphStore, namespace: str) -> set[str]:
@@ -54,23 +67,37 @@ def _canary_rows(store: GraphStore, namespace: str) -> set[str]:
 
 
 def _untouched(memory: Memory, before: tuple[set[str], list[str]]) -> None:
-    assert _canary_rows(memory.store, "ns") >= before[0]
-    assert graph_rows(memory.store, "other") == before[1]
+    assert _canary_rows(memory.store, memory.namespace) >= before[0]
+    assert graph_rows(memory.store, memory.namespace + "-other") == before[1]
 
 
 def _before(memory: Memory) -> tuple[set[str], list[str]]:
-    return _canary_rows(memory.store, "ns"), graph_rows(memory.store, "other")
+    return _canary_rows(memory.store, memory.namespace), graph_rows(memory.store, memory.namespace + "-other")
 
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
                                                                         HealthCheck.too_slow])  # fmt: skip
 
 
+documents_strategy = st.lists(st.fixed_dictionaries({"id": name, "text": text},
+                                                    optional={"title": name, "date": text, "source": text}),
+                              min_size=1, max_size=3)  # fmt: skip
+
+
 @FUZZ
-@given(documents=st.lists(st.fixed_dictionaries({"id": name, "text": text},
-                                                optional={"title": name, "date": text, "source": text}),
-                          min_size=1, max_size=3))  # fmt: skip
+@given(documents=documents_strategy)
 def test_hostile_documents(memory: Memory, documents: list[dict[str, str]]) -> None:
+    _ingest_hostile_documents(memory, documents)
+
+
+@pytest.mark.neo4j
+@settings(FUZZ, max_examples=20)
+@given(documents=documents_strategy)
+def test_hostile_documents_neo4j(neo4j_memory: Memory, documents: list[dict[str, str]]) -> None:
+    _ingest_hostile_documents(neo4j_memory, documents)
+
+
+def _ingest_hostile_documents(memory: Memory, documents: list[dict[str, str]]) -> None:
     before = _before(memory)
     for document in documents:
         document["id"] = "h-" + document["id"]  # the canary's own id would legitimately replace it
@@ -80,7 +107,7 @@ def test_hostile_documents(memory: Memory, documents: list[dict[str, str]]) -> N
         pass  # refused whole, saying why
     else:  # taken: then every document is stored under its own id, byte for byte
         ids = {d["id"] for d in documents}
-        assert {n.id for n in memory.store.get_nodes("ns", ids)} == ids
+        assert {n.id for n in memory.store.get_nodes(memory.namespace, ids)} == ids
     _untouched(memory, before)
 
 
@@ -102,7 +129,7 @@ def test_hostile_dialogues(memory: Memory, dialogue: dict[str, object]) -> None:
     except DOCUMENTED:
         pass  # refused whole, saying why
     else:
-        assert memory.store.get_nodes("ns", [dialogue["id"]])
+        assert memory.store.get_nodes(memory.namespace, [dialogue["id"]])
     _untouched(memory, before)
 
 
