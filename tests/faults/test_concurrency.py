@@ -80,7 +80,8 @@ def test_two_processes_ingesting_into_neo4j_end_as_a_serial_run(
     halves: tuple[Path, Path], serial_digests: set[str], child_env: dict[str, str], private_neo4j: PrivateNeo4j,
     fresh_ns: str,
 ) -> None:  # fmt: skip
-    _two_at_once(halves, private_neo4j.uri, fresh_ns, {**private_neo4j.env, **child_env})
+    env = {**private_neo4j.env, "GRAPHMEM_EMBED_CACHE": child_env["GRAPHMEM_EMBED_CACHE"]}
+    _two_at_once(halves, private_neo4j.uri, fresh_ns, env)
     with private_neo4j.store() as store:
         _no_duplicates(store, fresh_ns)
         assert namespace_digest(store, fresh_ns) in serial_digests

@@ -164,9 +164,9 @@ props = st.dictionaries(st.sampled_from(["name", "text", "aliases", "note"]),
 def test_hostile_values_are_data_in_cypher(private_store: Neo4jStore, node_id: str, values: dict[str, object],
                                            probe: str) -> None:  # fmt: skip
     namespace = f"f{uuid.uuid4().hex[:12]}"
-    bystander = Node("Entity", "bystander", namespace + "-b", {"name": "Bystander"})
+    bystander = Node("Probe", "bystander", namespace + "-b", {"name": "Bystander"})
     private_store.upsert_nodes([bystander])
-    node = Node("Entity", node_id, namespace, values, (node_id,) if node_id else ())
+    node = Node("Probe", node_id, namespace, values, (node_id,) if node_id else ())  # not a record: no Memory reads it
     try:
         private_store.upsert_nodes([node])
     except StoreError:  # an empty or too long id is refused before anything is sent
