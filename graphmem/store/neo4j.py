@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable, SessionExpired
 from neo4j.time import DateTime as Neo4jDateTime
 
 from graphmem.store import cypher
@@ -43,6 +43,11 @@ _INTERNAL_PROPS = ("namespace", "id", "docs", "embedding")
 T = TypeVar("T")
 # What a restarted or unreachable server raises; anything else is a real error and is not retried.
 _CONNECTION_ERRORS = (ServiceUnavailable, SessionExpired)
+_SCHEMA_RULE_EXISTS = frozenset({
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -159,10 +164,15 @@ class Neo4jStore:
 
     def ensure_schema(self) -> None:
         """Each statement in a managed transaction: two processes connecting at once to a fresh server deadlock
-        on the schema locks, and the driver retries the loser."""
+        on the schema locks, and the driver retries the loser. ``IF NOT EXISTS`` is not atomic either: the loser
+        of a race may be told that the rule exists, which is what it wanted."""
         with self._session() as session:
             for statement in cypher.statements("schema"):
-                session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+                try:
+                    session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+                except ClientError as exc:
+                    if exc.code not in _SCHEMA_RULE_EXISTS:
+                        raise
 
     # ------------------------------------------------------------------ writes
 
