@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -46,8 +45,10 @@ def serial_digests(halves: tuple[Path, Path], tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="module")
-def child_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    yield {**os.environ, "GRAPHMEM_EMBED_CACHE": str(tmp_path_factory.mktemp("embed") / "children.sqlite3")}
+def child_env(serial_digests: set[str], embedder: CachedEmbedder) -> dict[str, str]:
+    """Children share the session's embedding cache, which the serial runs filled: they then spend their time
+    loading spaCy and writing, not embedding (the cache is SQLite in WAL mode, safe for concurrent processes)."""
+    return {**os.environ, "GRAPHMEM_EMBED_CACHE": str(embedder.path)}
 
 
 def _two_at_once(halves: tuple[Path, Path], target: str, namespace: str, env: dict[str, str]) -> None:
@@ -88,10 +89,11 @@ def test_two_processes_ingesting_into_neo4j_end_as_a_serial_run(
 
 
 def test_retrieval_keeps_answering_while_an_ingestion_runs(
-    halves: tuple[Path, Path], child_env: dict[str, str], tmp_path: Path, spacy_extractor: SpacyExtractor,
-    embedder: CachedEmbedder,
-) -> None:  # fmt: skip
+    halves: tuple[Path, Path], tmp_path: Path, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
+) -> None:
     path = tmp_path / "graph.sqlite3"
+    # a cold embedding cache of its own: the child then takes seconds to embed, during which queries run
+    child_env = {**os.environ, "GRAPHMEM_EMBED_CACHE": str(tmp_path / "child-embeddings.sqlite3")}
     with EmbeddedStore(path) as store:
         reader = Memory(store, "ns", extractor=spacy_extractor, embedder=embedder)  # not closed: shared embedder
         reader.add_paths([halves[0]])
