@@ -17,7 +17,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ClientError, ConfigurationError, ServiceUnavailable, SessionExpired
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConfigurationError,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    SessionExpired,
+)
 from neo4j.time import DateTime as Neo4jDateTime
 
 from graphmem.store import cypher
@@ -41,8 +48,9 @@ BATCH_SIZE = 2_000
 # embedding: a vector for Neo4j's vector indexes (graphmem.cypher_run.store_embeddings), not a record field
 _INTERNAL_PROPS = ("namespace", "id", "docs", "embedding")
 T = TypeVar("T")
-# What a restarted or unreachable server raises; anything else is a real error and is not retried.
-_CONNECTION_ERRORS = (ServiceUnavailable, SessionExpired)
+# What a restarted or unreachable server raises (DatabaseUnavailable: the server is up, its database is still
+# starting); anything else is a real error and is not waited out.
+_CONNECTION_ERRORS = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
 _SCHEMA_RULE_EXISTS = frozenset({
     "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
     "Neo.ClientError.Schema.IndexAlreadyExists",
