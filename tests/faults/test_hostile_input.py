@@ -18,7 +18,7 @@ from pydantic import ValidationError
 
 from graphmem.embed import CachedEmbedder
 from graphmem.extract.spacy_extractor import SpacyExtractor
-from graphmem.graph import graph_rows
+from graphmem.graph_digest import graph_lines
 from graphmem.memory import Memory
 from graphmem.store import EmbeddedStore, GraphStore, Node, StoreError
 from graphmem.store.neo4j import Neo4jStore
@@ -63,16 +63,16 @@ def neo4j_memory(private_store: Neo4jStore, spacy_extractor: SpacyExtractor,
 
 def _canary_rows(store: GraphStore, namespace: str) -> set[str]:
     """The canary's own records (document, passages, facts): hostile input may add to the graph, not take these."""
-    return {row for row in graph_rows(store, namespace) if '"canary' in row and ('["N", "Entity"' not in row)}
+    return {line for line in graph_lines(store, namespace) if '"canary' in line and '"label":"Entity"' not in line}
 
 
 def _untouched(memory: Memory, before: tuple[set[str], list[str]]) -> None:
     assert _canary_rows(memory.store, memory.namespace) >= before[0]
-    assert graph_rows(memory.store, memory.namespace + "-other") == before[1]
+    assert graph_lines(memory.store, memory.namespace + "-other") == before[1]
 
 
 def _before(memory: Memory) -> tuple[set[str], list[str]]:
-    return _canary_rows(memory.store, memory.namespace), graph_rows(memory.store, memory.namespace + "-other")
+    return _canary_rows(memory.store, memory.namespace), graph_lines(memory.store, memory.namespace + "-other")
 
 
 FUZZ = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
