@@ -73,11 +73,17 @@ def test_a_restart_in_the_middle_of_an_ingestion_ends_in_the_clean_graph(
     worker.start()
     wait_until(lambda: private_store.revision(fresh_ns) >= 2 or outcome, 120, "the ingestion's first batches")
     assert not outcome, "the ingestion finished before the server could be restarted"
+    impatient = private_neo4j.store(retry_seconds=1.0)
     private_neo4j.script("stop")
     try:
         down = Neo4jSettings(uri=private_neo4j.uri, password=private_neo4j.settings.password)
         with pytest.raises(StoreUnavailableError, match=private_neo4j.uri):
             Neo4jStore(down)  # while it is down, a new store says so, naming the server
+        for query in (lambda: impatient.counts(fresh_ns), lambda: list(impatient.iter_nodes(fresh_ns))):
+            started = time.monotonic()
+            with pytest.raises(StoreUnavailableError, match="did not come back within 1 s") as gone:
+                query()  # a store that waits 1 s gives up after about that long, naming the server
+            assert time.monotonic() - started < 5.0 and private_neo4j.uri in str(gone.value)
     finally:
         private_neo4j.script("start")
     worker.join(timeout=180)
@@ -85,3 +91,4 @@ def test_a_restart_in_the_middle_of_an_ingestion_ends_in_the_clean_graph(
     assert outcome[0].documents == 3
     assert namespace_digest(private_store, fresh_ns) == expected
     interrupted.store.close()
+    impatient.close()
