@@ -1,11 +1,12 @@
-"""One ingestion at a time per store and namespace, across threads and processes.
+"""One ingestion at a time per namespace (per file for the embedded store), across threads and processes.
 
 Two ingestions that interleave could each write an entity or fact without seeing the other's
 version of it (aliases, provenance), and which one names a shared entity first would vary. Taking
 turns makes concurrent ingestions end in the graph of some serial order of them.
 
 - embedded store: an exclusive ``flock`` on ``<store file>.lock``, released by the kernel when
-  the holder exits, even by SIGKILL;
+  the holder exits, even by SIGKILL. One per file, for every namespace in it: SQLite lets one
+  writer at a time into a file anyway;
 - Neo4j: a lease node per namespace (``cypher/store/take_lease.cypher``) renewed by a thread
   while held. A holder that dies stops renewing: its lease expires after ``LEASE_SECONDS``, or at
   once when the holder was a process of this host that no longer exists.

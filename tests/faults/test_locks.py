@@ -53,7 +53,7 @@ def test_embedded_holders_take_turns(tmp_path: Path) -> None:
     _assert_one_at_a_time(_turns(lambda: EmbeddedStore(tmp_path / "graph.sqlite3"), "ns"))
 
 
-def test_other_namespaces_and_files_do_not_wait(tmp_path: Path) -> None:
+def test_other_files_do_not_wait(tmp_path: Path) -> None:
     with EmbeddedStore(tmp_path / "a.sqlite3") as a, EmbeddedStore(tmp_path / "b.sqlite3") as b:
         started = time.monotonic()
         with ingestion_lock(a, "ns"), ingestion_lock(b, "ns"):
