@@ -67,6 +67,7 @@ def _no_duplicates(store: GraphStore, namespace: str) -> None:
     assert len(keys) == len(set(keys)), "an entity was created twice"
 
 
+@pytest.mark.slow
 def test_two_processes_ingesting_into_one_file_end_as_a_serial_run(
     halves: tuple[Path, Path], serial_digests: set[str], child_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -77,6 +78,7 @@ def test_two_processes_ingesting_into_one_file_end_as_a_serial_run(
         assert namespace_digest(store, "ns") in serial_digests
 
 
+@pytest.mark.slow
 @pytest.mark.neo4j
 def test_two_processes_ingesting_into_neo4j_end_as_a_serial_run(
     halves: tuple[Path, Path], serial_digests: set[str], child_env: dict[str, str], private_neo4j: PrivateNeo4j,
@@ -89,6 +91,7 @@ def test_two_processes_ingesting_into_neo4j_end_as_a_serial_run(
         assert namespace_digest(store, fresh_ns) in serial_digests
 
 
+@pytest.mark.slow
 def test_retrieval_keeps_answering_while_an_ingestion_runs(
     halves: tuple[Path, Path], tmp_path: Path, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
 ) -> None:

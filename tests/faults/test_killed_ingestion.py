@@ -54,6 +54,7 @@ def _killed_then_rerun(target: str, open_target: Callable[[], GraphStore], names
         return killed, namespace_digest(store, namespace + "-clean")
 
 
+@pytest.mark.slow
 def test_killed_cli_ingestion_rerun_equals_a_clean_run_embedded(
     tmp_path: Path, spacy_extractor: SpacyExtractor, embedder: CachedEmbedder
 ) -> None:
@@ -63,6 +64,7 @@ def test_killed_cli_ingestion_rerun_equals_a_clean_run_embedded(
     assert killed == clean
 
 
+@pytest.mark.slow
 @pytest.mark.neo4j
 def test_killed_cli_ingestion_rerun_equals_a_clean_run_neo4j(
     private_neo4j: PrivateNeo4j, fresh_ns: str, tmp_path: Path, spacy_extractor: SpacyExtractor,

@@ -48,6 +48,7 @@ def test_a_server_that_never_answers_fails_within_5_seconds_naming_the_uri() -> 
     assert 1.0 < elapsed < 5.0, f"{elapsed:.2f} s"  # it did wait for the handshake, within the bound
 
 
+@pytest.mark.slow
 @pytest.mark.neo4j
 def test_a_restart_in_the_middle_of_an_ingestion_ends_in_the_clean_graph(
     private_neo4j: PrivateNeo4j, private_store: Neo4jStore, fresh_ns: str, tmp_path: Path,
