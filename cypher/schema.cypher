@@ -44,3 +44,7 @@ OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: '
 CREATE VECTOR INDEX graphmem_fact_embedding IF NOT EXISTS
 FOR (n:Fact) ON n.embedding
 OPTIONS {indexConfig: {`vector.dimensions`: 384, `vector.similarity_function`: 'cosine'}};
+
+// One ingestion lease per namespace (graphmem.store.locks): concurrent ingestions take turns.
+CREATE CONSTRAINT graphmem_lease_key IF NOT EXISTS
+FOR (l:GraphmemLease) REQUIRE l.namespace IS UNIQUE;

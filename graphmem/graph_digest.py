@@ -65,3 +65,8 @@ def digest_lines(lines: Iterator[str] | list[str]) -> str:
 def graph_digest(store: GraphStore, namespace: str, ignore: Iterable[str] = VOLATILE_PROPS) -> str:
     """The SHA-256 (hex) of the namespace's sorted node and edge lines; see the module's docstring."""
     return digest_lines(graph_lines(store, namespace, ignore))
+
+
+def namespace_digest(store: GraphStore, namespace: str) -> str:
+    """``graph_digest`` with the default volatile properties: the name the fault tests use."""
+    return graph_digest(store, namespace)

@@ -28,6 +28,7 @@ from graphmem.retrieve.recognition import FactFilter, default_fact_filter
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
 from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
 from graphmem.store.base import check_namespace
+from graphmem.store.locks import ingestion_lock
 from graphmem.temporal import ReconsolidationConfig, ReconsolidationReport, reconsolidate
 from graphmem.temporal.adjudicate import Adjudicator
 from graphmem.temporal.llm_adjudicator import default_adjudicator
@@ -102,14 +103,17 @@ class Memory:
         return self._ingestor_instance
 
     def _ingest(self, run: Callable[[Ingestor], IngestReport]) -> IngestReport:
-        """Ingest, then bring the retrieval index up to date from what was written (report.stage_seconds["index"])."""
-        self._indexes.watch(self.namespace)
-        failed = True
-        try:
-            report = run(self._ingestor())
-            failed = False
-        finally:
-            seconds = self._indexes.update(self.namespace, failed=failed)
+        """Ingest, then bring the retrieval index up to date from what was written (report.stage_seconds["index"]).
+
+        Under the store's ingestion lock of the namespace (graphmem.store.locks): ingestions take turns."""
+        with ingestion_lock(self.store, self.namespace):
+            self._indexes.watch(self.namespace)
+            failed = True
+            try:
+                report = run(self._ingestor())
+                failed = False
+            finally:
+                seconds = self._indexes.update(self.namespace, failed=failed)
         if seconds is not None:
             report.stage_seconds["index"] = seconds
         return report

@@ -15,6 +15,7 @@ from graphmem.store.base import (
     Node,
     StoreError,
     StoreUnavailableError,
+    StoreWriteError,
 )
 from graphmem.store.embedded import EmbeddedStore
 
@@ -31,6 +32,7 @@ __all__ = [
     "Node",
     "StoreError",
     "StoreUnavailableError",
+    "StoreWriteError",
     "open_store",
 ]
 

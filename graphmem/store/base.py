@@ -49,6 +49,10 @@ class StoreUnavailableError(StoreError, ConnectionError):
     """The backend cannot be reached or opened."""
 
 
+class StoreWriteError(StoreError, OSError):
+    """The backend refused a write (disk full, read-only file); the batch was rolled back, earlier writes stay."""
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     label: str

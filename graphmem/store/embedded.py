@@ -24,6 +24,7 @@ from graphmem.store.base import (
     Node,
     Props,
     StoreUnavailableError,
+    StoreWriteError,
     check_namespace,
     checked_edges,
     checked_nodes,
@@ -51,6 +52,7 @@ CREATE TABLE IF NOT EXISTS edges (
 CREATE INDEX IF NOT EXISTS edges_by_target ON edges (namespace, target, type);
 CREATE TABLE IF NOT EXISTS revisions (namespace TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
 """
+_BUMP_REVISION = "INSERT INTO revisions VALUES (?, 1) ON CONFLICT(namespace) DO UPDATE SET revision = revision + 1"
 
 
 def _tag(value: object) -> object:
@@ -120,17 +122,18 @@ class EmbeddedStore:
         """One IMMEDIATE transaction that also bumps the revision of every namespace touched."""
         with self._lock:
             conn = self._conn
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-                conn.executemany(
-                    "INSERT INTO revisions VALUES (?, 1) ON CONFLICT(namespace) DO UPDATE SET revision = revision + 1",
-                    [(ns,) for ns in sorted(set(namespaces))],
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.executemany(_BUMP_REVISION, [(ns,) for ns in sorted(set(namespaces))])
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:  # SQLite may have rolled back already (a full disk does)
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as exc:  # a full disk, a read-only file, a lock held too long
+                raise StoreWriteError(f"cannot write to the embedded store at {self.path}: {exc}") from exc
 
     # ------------------------------------------------------------------ writes
 

@@ -1,19 +1,30 @@
 """Neo4jStore: the GraphStore interface over a Neo4j 5 server through the official driver.
 
 Every query is a parameterised file under ``cypher/store/``; writes go in ``UNWIND``
-batches inside managed transactions, which the driver retries on transient errors.
+batches inside managed transactions, which the driver retries on transient errors. A server
+that goes away (a restart, a lost connection) is waited for with the driver's backoff for up
+to ``retry_seconds``: writes are retried whole, and streamed reads resume where they stopped.
+After that, and when connecting fails, StoreUnavailableError names the URI.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import neo4j
-from neo4j.exceptions import AuthError, ConfigurationError, ServiceUnavailable
+from neo4j.exceptions import (
+    AuthError,
+    ClientError,
+    ConfigurationError,
+    DatabaseUnavailable,
+    ServiceUnavailable,
+    SessionExpired,
+)
 from neo4j.time import DateTime as Neo4jDateTime
 
 from graphmem.store import cypher
@@ -37,6 +48,14 @@ BATCH_SIZE = 2_000
 # embedding: a vector for Neo4j's vector indexes (graphmem.cypher_run.store_embeddings), not a record field
 _INTERNAL_PROPS = ("namespace", "id", "docs", "embedding")
 T = TypeVar("T")
+# What a restarted or unreachable server raises (DatabaseUnavailable: the server is up, its database is still
+# starting); anything else is a real error and is not waited out.
+_CONNECTION_ERRORS = (ServiceUnavailable, SessionExpired, DatabaseUnavailable)
+_SCHEMA_RULE_EXISTS = frozenset({
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+})  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -76,15 +95,21 @@ def _batches(items: Sequence[T], size: int = BATCH_SIZE) -> Iterator[Sequence[T]
 class Neo4jStore:
     """GraphStore over Neo4j; applies ``cypher/schema.cypher`` on connect."""
 
-    def __init__(self, settings: Neo4jSettings | None = None, *, connection_timeout: float = 5.0) -> None:
+    def __init__(self, settings: Neo4jSettings | None = None, *, connection_timeout: float = 4.0,
+                 retry_seconds: float = 60.0) -> None:  # fmt: skip
+        """``connection_timeout`` bounds one attempt to connect (a silent server fails the constructor after it);
+        ``retry_seconds`` bounds how long a query waits for a server that went away (a restart takes ~25 s)."""
         self.settings = settings or Neo4jSettings.from_env()
+        self.retry_seconds = retry_seconds
         uri = self.settings.uri
         try:
             self._driver = neo4j.GraphDatabase.driver(
                 uri,
                 auth=(self.settings.user, self.settings.password),
                 connection_timeout=connection_timeout,
-                connection_acquisition_timeout=max(connection_timeout, 10.0),
+                # the acquisition deadline also bounds the Bolt handshake: a port that accepts but never answers
+                connection_acquisition_timeout=connection_timeout,
+                max_transaction_retry_time=retry_seconds,
                 # The store's queries are fixed; the server's hints about them (such as "property key does
                 # not exist" on an empty namespace) would only be noise in a user's log.
                 notifications_min_severity="OFF",
@@ -126,17 +151,36 @@ class Neo4jStore:
                 tx.run(cypher.load("store/bump_revision"), namespace=namespace).consume()
             return result
 
-        with self._session() as session:
-            return session.execute_write(unit)
+        try:
+            with self._session() as session:
+                return session.execute_write(unit)
+        except _CONNECTION_ERRORS as exc:
+            raise self._gone(exc) from exc
 
     def _read(self, name: str, **params: Any) -> list[neo4j.Record]:
-        with self._session(read=True) as session:
-            return session.execute_read(lambda tx: list(tx.run(cypher.load(name), **params)))
+        try:
+            with self._session(read=True) as session:
+                return session.execute_read(lambda tx: list(tx.run(cypher.load(name), **params)))
+        except _CONNECTION_ERRORS as exc:
+            raise self._gone(exc) from exc
+
+    def _gone(self, exc: Exception) -> StoreUnavailableError:
+        return StoreUnavailableError(
+            f"Neo4j at {self.settings.uri} stopped answering and did not come back within {self.retry_seconds:g} s "
+            f"({exc})"
+        )
 
     def ensure_schema(self) -> None:
+        """Each statement in a managed transaction: two processes connecting at once to a fresh server deadlock
+        on the schema locks, and the driver retries the loser. ``IF NOT EXISTS`` is not atomic either: the loser
+        of a race may be told that the rule exists, which is what it wanted."""
         with self._session() as session:
             for statement in cypher.statements("schema"):
-                session.run(statement).consume()
+                try:
+                    session.execute_write(lambda tx, s=statement: tx.run(s).consume())
+                except ClientError as exc:
+                    if exc.code not in _SCHEMA_RULE_EXISTS:
+                        raise
 
     # ------------------------------------------------------------------ writes
 
@@ -231,6 +275,17 @@ class Neo4jStore:
             if deleted == 0:
                 return total
 
+    def take_lease(self, namespace: str, owner: str, seconds: float, stale: str | None = None) -> str:
+        """Take or renew the ingestion lease of a namespace (graphmem.store.locks); returns who holds it."""
+        check_namespace(namespace)
+        params = {"namespace": namespace, "owner": owner, "seconds": seconds, "stale": stale}
+        query = cypher.load("store/take_lease")
+        return self._write(lambda tx: tx.run(query, **params).single(strict=True)["owner"], [])
+
+    def release_lease(self, namespace: str, owner: str) -> None:
+        query = cypher.load("store/release_lease")
+        self._write(lambda tx: tx.run(query, namespace=namespace, owner=owner).consume(), [])
+
     # ------------------------------------------------------------------ reads
 
     @staticmethod
@@ -256,9 +311,23 @@ class Neo4jStore:
         return sorted(seen.values(), key=lambda e: e.key)
 
     def _stream(self, name: str, **params: Any) -> Iterator[neo4j.Record]:
-        # An auto-commit query streams its records as they are consumed (fetch_size rows at a time).
-        with self._session(read=True) as session:
-            yield from session.run(cypher.load(name), **params)
+        """An ordered query's records, streamed by an auto-commit query as they are consumed (fetch_size rows at a
+        time). The driver does not retry those: when the server goes away, the query runs again once it is back
+        and skips the records already given (the store's streams are ordered by key, so the order is the same)."""
+        given, deadline, pause = 0, time.monotonic() + self.retry_seconds, 0.5
+        while True:
+            try:
+                with self._session(read=True) as session:
+                    for position, record in enumerate(session.run(cypher.load(name), **params)):
+                        if position >= given:
+                            given += 1
+                            yield record
+                return
+            except _CONNECTION_ERRORS as exc:
+                if time.monotonic() + pause > deadline:
+                    raise self._gone(exc) from exc
+                time.sleep(pause)
+                pause = min(pause * 2, 5.0)
 
     def iter_nodes(self, namespace: str, label: str | None = None) -> Iterator[Node]:
         for record in self._stream("store/iter_nodes", namespace=namespace, label=label):
