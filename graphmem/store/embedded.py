@@ -31,27 +31,12 @@ from graphmem.store.base import (
     checked_updates,
     missing_message,
 )
+from graphmem.store.sqlite_file import open_database
 
 SCHEMA_VERSION = 1
 _PAGE = 2_000
 _SQL_VARS = 500  # ids per IN (...) list, well under SQLite's limit
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS nodes (
-    namespace TEXT NOT NULL, id TEXT NOT NULL, label TEXT NOT NULL, props TEXT NOT NULL,
-    PRIMARY KEY (namespace, id)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nodes_by_label ON nodes (namespace, label, id);
-CREATE TABLE IF NOT EXISTS node_docs (
-    namespace TEXT NOT NULL, id TEXT NOT NULL, doc TEXT NOT NULL,
-    PRIMARY KEY (namespace, id, doc)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS node_docs_by_doc ON node_docs (namespace, doc);
-CREATE TABLE IF NOT EXISTS edges (
-    namespace TEXT NOT NULL, source TEXT NOT NULL, type TEXT NOT NULL, target TEXT NOT NULL,
-    props TEXT NOT NULL, PRIMARY KEY (namespace, source, type, target)) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS edges_by_target ON edges (namespace, target, type);
-CREATE TABLE IF NOT EXISTS revisions (namespace TEXT PRIMARY KEY, revision INTEGER NOT NULL) WITHOUT ROWID;
-"""
 _BUMP_REVISION = "INSERT INTO revisions VALUES (?, 1) ON CONFLICT(namespace) DO UPDATE SET revision = revision + 1"
 
 
@@ -89,11 +74,7 @@ class EmbeddedStore:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
-            self._conn.execute("PRAGMA journal_mode=WAL")
-            self._conn.execute("PRAGMA synchronous=NORMAL")
-            self._conn.execute("PRAGMA foreign_keys=OFF")
-            self._conn.executescript(_SCHEMA)
+            self._conn = open_database(self.path)
             self._check_schema_version()
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailableError(f"cannot open embedded store at {self.path}: {exc}") from exc
