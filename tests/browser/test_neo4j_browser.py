@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import neo4j
 import pytest
-from browser_devtools import Chromium
+from browser_devtools import Chromium, DevToolsError
 
 from graphmem.cypher_library import library, write_favourites
 from graphmem.embed import CachedEmbedder
@@ -79,14 +79,41 @@ def _expected_node_count(settings: Neo4jSettings, query: str, params: dict[str, 
     return len(found)
 
 
-def _log_in(browser: Chromium, settings: Neo4jSettings) -> None:
-    # ?dbms= fills the connect URL; user and password are typed into the form.
-    browser.open(f"{HTTP}/browser/?dbms={quote(settings.uri, safe='')}")
-    browser.wait_for("!!document.querySelector('[data-testid=password]')", "the connect form")
-    browser.type_into("[data-testid=username]", settings.user)
-    browser.type_into("[data-testid=password]", settings.password)
-    browser.click("[data-testid=connect]")
-    browser.wait_for("document.body.innerText.includes('You are connected as user')", "the login to succeed")
+CONNECTED = "document.body.innerText.includes('You are connected as user')"
+
+
+def _fill(browser: Chromium, selector: str, value: str) -> None:
+    """Type into a form field until it holds the value: the Browser may still re-render the connect form (and
+    empty its fields) just after it appears."""
+    field = f"document.querySelector({json.dumps(selector)})"
+    for _ in range(20):
+        browser.evaluate(f"{field}.focus(), {field}.select()")  # what is typed replaces what is there
+        browser.call("Input.insertText", text=value)
+        time.sleep(0.5)
+        if browser.evaluate(f"{field}.value") == value:
+            return
+    raise DevToolsError(f"{selector} does not keep what is typed into it")
+
+
+def _log_in(browser: Chromium, settings: Neo4jSettings, attempts: int = 3) -> None:
+    """Fill the connect form and connect. On a busy machine the Browser may still be starting when the form
+    is typed into, and the connection then never comes: the page is loaded again and the form filled again."""
+    for attempt in range(1, attempts + 1):
+        # ?dbms= fills the connect URL; user and password are typed into the form.
+        browser.open(f"{HTTP}/browser/?dbms={quote(settings.uri, safe='')}")
+        browser.wait_for("!!document.querySelector('[data-testid=password]')", "the connect form", timeout=90)
+        _fill(browser, "[data-testid=username]", settings.user)
+        _fill(browser, "[data-testid=password]", settings.password)
+        browser.click("[data-testid=connect]")
+        try:
+            browser.wait_for(CONNECTED, "the login to succeed", timeout=45)
+            return
+        except DevToolsError:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            browser.screenshot(ARTIFACTS / f"login-attempt-{attempt}.png")
+            if attempt == attempts:
+                page = browser.evaluate("document.body.innerText")
+                raise DevToolsError(f"no login after {attempts} attempts; the page says: {page[-1500:]}") from None
 
 
 def _frames(browser: Chromium) -> int:
