@@ -36,7 +36,13 @@ class Chromium:
         self._process = subprocess.Popen([executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
                                          stdout=self._log, stderr=subprocess.STDOUT)  # fmt: skip
         self._ids = itertools.count(1)
-        self._socket = self._connect(profile / "DevToolsActivePort")
+        try:
+            self._socket = self._connect(profile / "DevToolsActivePort")
+        except BaseException:  # no page to drive: leave no browser behind
+            self._process.kill()
+            self._process.wait()
+            self._log.close()
+            raise
 
     def _connect(self, port_file: Path) -> ClientConnection:
         deadline = time.monotonic() + self.timeout
