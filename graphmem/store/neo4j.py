@@ -352,12 +352,11 @@ class Neo4jStore:
                   read_only: bool = True) -> tuple[list[str], list[neo4j.Record], neo4j.ResultSummary]:  # fmt: skip
         """Run one query as given (a user's, see graphmem.cypher_run) in a READ or WRITE access-mode session.
 
-        Auto-commit, so ``CALL { ... } IN TRANSACTIONS`` works; the server's notifications are not logged.
+        Auto-commit, so ``CALL { ... } IN TRANSACTIONS`` works; the driver logs no server notifications.
         Returns the column names, the records and the summary (``query_type``: "r", "rw", "w" or "s").
         """
         mode = neo4j.READ_ACCESS if read_only else neo4j.WRITE_ACCESS
-        with self._driver.session(database=self.settings.database, default_access_mode=mode,
-                                  notifications_min_severity="OFF") as session:  # fmt: skip
+        with self._driver.session(database=self.settings.database, default_access_mode=mode) as session:
             result = session.run(query, dict(params or {}))  # type: ignore[arg-type]
             records = list(result)
             return list(result.keys()), records, result.consume()
