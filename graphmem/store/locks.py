@@ -88,7 +88,7 @@ def _lease(store: Neo4jStore, namespace: str) -> Iterator[None]:
     owner = _owner()
     while True:
         holder = store.take_lease(namespace, owner, LEASE_SECONDS)
-        if holder != owner and _dead_local_holder(holder):
+        if holder is not None and holder != owner and _dead_local_holder(holder):
             holder = store.take_lease(namespace, owner, LEASE_SECONDS, stale=holder)
         if holder == owner:
             break

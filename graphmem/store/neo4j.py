@@ -275,8 +275,9 @@ class Neo4jStore:
             if deleted == 0:
                 return total
 
-    def take_lease(self, namespace: str, owner: str, seconds: float, stale: str | None = None) -> str:
-        """Take or renew the ingestion lease of a namespace (graphmem.store.locks); returns who holds it."""
+    def take_lease(self, namespace: str, owner: str, seconds: float, stale: str | None = None) -> str | None:
+        """Take or renew the ingestion lease of a namespace (graphmem.store.locks); returns who holds it
+        (None: nobody, as when a release deleted the node meanwhile: try again)."""
         check_namespace(namespace)
         params = {"namespace": namespace, "owner": owner, "seconds": seconds, "stale": stale}
         query = cypher.load("store/take_lease")

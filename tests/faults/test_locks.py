@@ -96,3 +96,36 @@ def test_a_killed_neo4j_holder_does_not_block_the_next_ingestion(
     with ingestion_lock(private_store, fresh_ns):
         waited = time.monotonic() - started
     assert waited < LEASE_SECONDS / 3, f"waited {waited:.1f} s for a dead holder's lease"
+
+
+@pytest.mark.neo4j
+def test_neo4j_lease_changes_hands_many_times_without_overlap(private_neo4j: PrivateNeo4j, fresh_ns: str) -> None:
+    """Four holders take the lease briefly, again and again: a release racing a waiting taker must neither
+    let two in at once nor fail the taker (a deleted lease node once made it read no owner at all)."""
+    inside: list[str] = []
+    overlaps: list[list[str]] = []
+    errors: list[BaseException] = []
+    turns = {name: 0 for name in ("a", "b", "c", "d")}
+
+    def take_turns(name: str) -> None:
+        try:
+            with private_neo4j.store() as store:
+                for _ in range(6):
+                    with ingestion_lock(store, fresh_ns):
+                        inside.append(name)
+                        if len(inside) > 1:
+                            overlaps.append(list(inside))
+                        time.sleep(0.01)
+                        inside.remove(name)
+                        turns[name] += 1
+        except BaseException as exc:  # reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=take_turns, args=(name,)) for name in turns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors, errors
+    assert not overlaps
+    assert turns == {name: 6 for name in turns}
