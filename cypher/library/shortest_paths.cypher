@@ -11,7 +11,9 @@ WHERE b.id = $target OR toLower(b.name) = toLower(trim($target)) OR b.key = toLo
    OR toLower(trim($target)) IN [alias IN coalesce(b.aliases, []) | toLower(alias)]
 WITH a, b WHERE a <> b
 MATCH path = allShortestPaths((a)-[:SUBJECT|OBJECT*..16]-(b))
-WHERE length(path) <= 2 * coalesce($max_hops, 4) AND all(x IN nodes(path) WHERE x.namespace = $namespace)
+WHERE all(x IN nodes(path) WHERE x.namespace = $namespace)
+// The length is checked after the search: in its WHERE, a bound no path meets sends Neo4j to enumerate every path.
+WITH path WHERE length(path) <= 2 * coalesce($max_hops, 4)
 WITH path, nodes(path) AS ns
 RETURN length(path) / 2 AS hops,
        ns[0].name + reduce(text = '', i IN range(1, size(ns) - 2, 2) | text +

@@ -120,6 +120,7 @@ def main() -> None:
                 worker = end.children_user + end.children_system - cpu.children_user - cpu.children_system
                 print(f"{run:<10} {facts / wall:>10,.0f} {wall:>8.1f} {own + worker:>7.1f} {worker:>7.1f}  "
                       f"{report.summary()}")  # fmt: skip
+                print(" " * 10 + "  this process: " + ", ".join(f"{k} {v:.1f} s" for k, v in report.phases.items()))
         finally:
             store.close()
 

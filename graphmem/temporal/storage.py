@@ -6,21 +6,15 @@ and ingestion writes facts without it, so the facts to look at are those without
 deleted. A watermark on ``recorded_at`` would miss restatements: ingestion keeps a restated fact's
 first ``recorded_at``. Their subjects (and the posts among their facts) are then checked whole.
 Changing the rules (or what the data teaches) changes the digest, and every fact is checked again.
-Big runs are planned in batches, by this process and a forked worker (see ``_planned``).
+Big runs are planned in batches, by this process and a forked worker (graphmem.temporal.parallel).
 """
 
 from __future__ import annotations
 
 import gc
-import multiprocessing
-import os
-import queue
-import sys
-import threading
 import time
-import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -33,6 +27,7 @@ from graphmem.store import Edge, GraphStore, Node
 from graphmem.store.base import Props, PropsWriter
 from graphmem.temporal.adjudicate import MARK, AdjudicationStats, Adjudicator, adjudicated_plan, conflict_units
 from graphmem.temporal.learn import learn_single_valued
+from graphmem.temporal.parallel import planned
 from graphmem.temporal.reconsolidate import EntityInfo, Plan, units_needed
 from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
 from graphmem.temporal.timeline import UnitInfo
@@ -60,6 +55,7 @@ class ReconsolidationReport:
     edges_written: int = 0
     learned: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # seconds of this process per phase: where a run's time went
     adjudication: AdjudicationStats | None = None  # with an adjudicator (graphmem.temporal.adjudicate)
 
     def summary(self) -> str:
@@ -184,7 +180,9 @@ def _reconsolidate(store: GraphStore, namespace: str, config: ReconsolidationCon
     config = config or ReconsolidationConfig()
     now = now or utc_now()
     report = ReconsolidationReport(namespace, full=full)
+    clock = _Clock(report.phases)
     rows, nodes = _scan(store, namespace)
+    clock.lap("scan")
     entities: dict[str, EntityInfo] = {}
     learned: frozenset[str] = frozenset()
     if config.learn:
@@ -197,19 +195,21 @@ def _reconsolidate(store: GraphStore, namespace: str, config: ReconsolidationCon
         learned = learn_single_valued(map(_LEARN_ROW, rows), kind, config)
     rules, digest = Rules(config, learned), config.digest(learned) + (MARK if adjudicator is not None else "")
     report.learned = sorted(learned)
+    clock.lap("learn")
     edges = [supersession_from_edge(e) for e in store.iter_edges(namespace, Supersession.TYPE)]
     linked = {e.fact_id for e in edges if e.retracted_at is None}
     dirty = [r for r in rows if full or r.mark != digest or (r.expired_at is not None and r.id not in linked)]
     report.dirty = len(dirty)
+    clock.lap("scan")
     if dirty:
-        _run(store, namespace, rows, nodes, dirty, edges, entities, rules, digest, now, report, adjudicator)
+        _run(store, namespace, rows, nodes, dirty, edges, entities, rules, digest, now, report, clock, adjudicator)
     report.seconds = time.perf_counter() - started
     return report
 
 
 def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[str, Node], dirty: Sequence[_Row],
          edges: Sequence[Supersession], entities: dict[str, EntityInfo], rules: Rules, digest: str, now: datetime,
-         report: ReconsolidationReport, adjudicator: Adjudicator | None = None) -> None:  # fmt: skip
+         report: ReconsolidationReport, clock: _Clock, adjudicator: Adjudicator | None = None) -> None:  # fmt: skip
     size = rules.config.read_batch
     work, subjects = _closure(rows, dirty, rules)
     report.subjects = len(subjects)
@@ -217,6 +217,7 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
     entities.update((node.id, _entity(node)) for node in _read(store, namespace, wanted, size))
     # The adjudicator caps the pairs it asks per run, newest first: it must see the plan of every fact at once.
     batches = [sorted(work)] if adjudicator is not None else _batches(rows, work, rules, _PLAN_BATCH)
+    clock.lap("scan")
 
     def facts_of(k: int) -> list[Fact]:
         return [fact_from_node(nodes[i]) for i in batches[k]]  # as read by the scan: nothing was written since
@@ -228,8 +229,10 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
 
     # Every batch reads the units any batch needs, as one plan of all the facts would; read as they are found.
     units: dict[str, UnitInfo] = {}
-    for unit_ids in _planned(len(batches), needed):
+    for unit_ids in planned(len(batches), needed):
+        clock.lap("plan")
         units.update((node.id, _unit(node)) for node in _read(store, namespace, unit_ids - units.keys(), size))
+        clock.lap("units")
     leaving: dict[str, list[Supersession]] = defaultdict(list)
     for edge in edges:
         leaving[edge.fact_id].append(edge)
@@ -242,11 +245,26 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
                                          rules=rules, now=now, digest=digest)  # fmt: skip
         return _prepare(result, facts, nodes, patchable, stats)
 
-    for writes in _planned(len(batches), plan_batch):
+    for writes in planned(len(batches), plan_batch):
+        clock.lap("plan")
         report.adjudication = writes.adjudication
         for name, count in writes.counts.items():
             setattr(report, name, getattr(report, name) + count)
         _apply(store, namespace, writes, rules.config.write_batch)
+        clock.lap("write")
+
+
+class _Clock:
+    """Adds the time since its last lap to a phase's total."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases = phases
+        self.last = time.perf_counter()
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.phases[phase] = self.phases.get(phase, 0.0) + now - self.last
+        self.last = now
 
 
 def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> list[list[str]]:
@@ -334,67 +352,3 @@ def _apply(store: GraphStore, namespace: str, writes: _Writes, batch: int) -> No
             store.set_props(namespace, patches)
     for links in _chunks(writes.links, batch):
         store.upsert_edges(links)
-
-
-def _can_fork() -> bool:
-    if os.environ.get("GRAPHMEM_RECONSOLIDATE_WORKERS", "1") == "0" or sys.platform != "linux":
-        return False
-    daemon = multiprocessing.current_process().daemon  # may have no children
-    return threading.active_count() == 1 and not daemon and len(os.sched_getaffinity(0)) > 1
-
-
-def _planned(n: int, plan: Callable[[int], T]) -> Iterator[T]:
-    """``plan`` of batches 0..n-1, in no set order: run here, and with a spare core by a forked worker too
-    (on Linux, and only while this process runs no other thread: a fork copies no thread, only their locks).
-    Batches go to whichever process is free; the caller gets every result. GRAPHMEM_RECONSOLIDATE_WORKERS=0: no worker.
-    ``plan`` must be pure (the worker's writes would be lost) and its results picklable."""
-    if n < 2 or not _can_fork():
-        yield from map(plan, range(n))
-        return
-    context = multiprocessing.get_context("fork")
-    taken, out = context.Value("i", 0), context.Queue()
-
-    def take() -> int:
-        with taken.get_lock():
-            taken.value += 1
-            return int(taken.value) - 1
-
-    def work() -> None:
-        try:
-            while (k := take()) < n:
-                out.put(plan(k))
-            out.put(None)
-        except BaseException:
-            out.put(traceback.format_exc())
-
-    def received(block: bool) -> T | None:
-        """The worker's next writes; None when it has no more (or, not blocking, none ready yet)."""
-        while True:
-            try:
-                item = out.get(block=block, timeout=1 if block else None)
-            except queue.Empty:
-                if not block:
-                    return None
-                if not worker.is_alive() and out.empty():
-                    raise RuntimeError("the reconsolidation worker died without a word") from None
-                continue
-            if isinstance(item, str):
-                raise RuntimeError(f"a reconsolidation worker failed:\n{item}")
-            if item is None:
-                finished.append(True)
-            return item
-
-    finished: list[bool] = []
-    worker = context.Process(target=work, name="graphmem-reconsolidate", daemon=True)
-    worker.start()
-    try:
-        while (k := take()) < n:
-            yield plan(k)
-            while not finished and (ready := received(block=False)) is not None:  # the worker's, while it plans
-                yield ready
-        while not finished and (ready := received(block=True)) is not None:
-            yield ready
-    finally:
-        worker.join(timeout=None if finished else 1)
-        if worker.is_alive():
-            worker.terminate()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+import graphmem.temporal.parallel as parallel
 import graphmem.temporal.storage as storage
 from graphmem.bench.reconsolidate import NAMESPACE, synthetic
 from graphmem.graph import to_node
@@ -83,17 +84,17 @@ def test_batches_here_and_in_a_worker_write_what_one_plan_does(
     if not sys.platform.startswith("linux"):
         pytest.skip("the forked worker runs on Linux only")
     # Other tests may have left threads running, which keeps a run from forking: this one forks regardless.
-    monkeypatch.setattr(storage, "_can_fork", lambda: True)
+    monkeypatch.setattr(parallel, "can_fork", lambda: True)
     assert _runs(make_store("forked")) == whole
 
 
 def test_no_worker_when_switched_off_or_threads_run(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(storage.threading, "active_count", lambda: 1)
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 1)
     monkeypatch.setenv("GRAPHMEM_RECONSOLIDATE_WORKERS", "0")
-    assert not storage._can_fork()
+    assert not parallel.can_fork()
     monkeypatch.delenv("GRAPHMEM_RECONSOLIDATE_WORKERS")
-    monkeypatch.setattr(storage.threading, "active_count", lambda: 2)
-    assert not storage._can_fork()
+    monkeypatch.setattr(parallel.threading, "active_count", lambda: 2)
+    assert not parallel.can_fork()
 
 
 @pytest.mark.parametrize("where", ["here", "worker"])
@@ -102,7 +103,7 @@ def test_a_failing_plan_in_either_process_fails_the_run(
 ) -> None:
     if where == "worker" and not sys.platform.startswith("linux"):
         pytest.skip("the forked worker runs on Linux only")
-    monkeypatch.setattr(storage, "_can_fork", lambda: where == "worker")
+    monkeypatch.setattr(parallel, "can_fork", lambda: where == "worker")
     store = make_store("failing")
     monkeypatch.setattr(storage, "_PLAN_BATCH", 250)
     plan = storage.adjudicated_plan
