@@ -28,6 +28,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from graphmem.graph import fact_marked
 from graphmem.records import Fact, Supersession
 from graphmem.resolve import normalise_key
 from graphmem.temporal.rules import Rules, same_referent, value_class
@@ -50,6 +51,7 @@ class Plan:
     """What a run changes: the facts and SUPERSEDED_BY edges to write, and counts for the report."""
 
     facts: list[Fact] = field(default_factory=list)
+    marked: set[str] = field(default_factory=set)  # those of ``facts`` whose mark is all that changed
     supersessions: list[Supersession] = field(default_factory=list)
     checked: int = 0
     merged: int = 0
@@ -160,7 +162,9 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     Deterministic: the same facts, edges and answers give the same plan, whatever order they come in.
     """
     view = _Facts(facts, rules, entities)
-    times = {fid: fact_time(f, units, rules.is_change) for fid, f in view.live.items()}
+    placed = {fid: view.place(f) for fid, f in view.live.items()}
+    quiet = _quiet(view, placed, units, existing, adjudicated)
+    times = {fid: fact_time(f, units, rules.is_change) for fid, f in view.live.items() if fid not in quiet}
     own_ends = {fid: t.end for fid, t in times.items() if t.end is not None}
     endings: dict[str, list[Ending]] = defaultdict(list)
 
@@ -170,11 +174,10 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
 
     slots: dict[tuple[str, str, str], list[Entry]] = defaultdict(list)
     slot_rule: dict[tuple[str, str, str], str] = {}
-    for fact in view.live.values():
-        placed = view.place(fact)
-        if placed is not None:
-            key, value, single, rule = placed
-            slots[key].extend(entries(fact.id, value, times[fact.id], True if single else None))
+    for fact_id, place in placed.items():
+        if place is not None and fact_id not in quiet:
+            key, value, single, rule = place
+            slots[key].extend(entries(fact_id, value, times[fact_id], True if single else None))
             slot_rule[key] = rule
     for key, items in sorted(slots.items()):
         if len({e.value for e in items}) > 1:
@@ -183,7 +186,34 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
         note(walk(items, "negation", own_ends))
     note(_end_verbs(view, times))
     note(_adjudicated(view, times, endings, adjudicated, existing))
-    return _assemble(facts, view, times, endings, existing, now, digest, frozenset(pending))
+    return _assemble(facts, view, times, endings, existing, now, digest, frozenset(pending), quiet)
+
+
+def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, bool, str] | None],
+           units: Mapping[str, UnitInfo], existing: Sequence[Supersession],
+           adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
+    """Facts no rule can change (most of them): alone in their slot or in none, of a subject with no negation
+    or end verb, not merged, linked to no fact, holding (no end, not retired), with no year in their sentence
+    or their units' texts (no date range). Planning them in full would give each its state and the mark."""
+    per_slot: dict[tuple[str, str, str], int] = defaultdict(int)
+    for place in placed.values():
+        if place is not None:
+            per_slot[place[0]] += 1
+    changing = {f.subject_id for f in view.live.values()
+                if f.predicate.startswith("not_") or view.rules.end_head(f.predicate)}  # fmt: skip
+    linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
+    linked |= set(view.merged_into.values())
+    quiet = set()
+    for fid, fact in view.live.items():
+        place = placed[fid]
+        if (fid in linked or fact.subject_id in changing or fact.valid_to is not None
+                or fact.expired_at is not None or (place is not None and per_slot[place[0]] > 1)
+                or _YEAR.search(fact.sentence)):  # fmt: skip
+            continue
+        if any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):
+            continue
+        quiet.add(fid)
+    return quiet
 
 
 def replaces(old: FactTime, new: FactTime) -> bool:
@@ -239,8 +269,8 @@ def _end_verbs(view: _Facts, times: Mapping[str, FactTime]) -> dict[str, Ending]
             states[fact.subject_id].append(fact)
     found: dict[str, Ending] = {}
     for fact in sorted(view.live.values(), key=lambda f: f.id):
-        head, said = rules.end_head(fact.predicate), times[fact.id].said
-        if head is None or not said:
+        head = rules.end_head(fact.predicate)
+        if head is None or not (said := times[fact.id].said):
             continue
         held = [s for s in states.get(fact.subject_id, []) if s.id != fact.id]
         named = view.kind(fact.object_id, fact.object_name) is not None
@@ -281,13 +311,19 @@ def _state(fact: Fact) -> tuple[object, ...]:
 
 def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime],
               endings: Mapping[str, list[Ending]], existing: Sequence[Supersession], now: datetime,
-              digest: str, pending: Collection[str] = ()) -> Plan:  # fmt: skip
+              digest: str, pending: Collection[str] = (), quiet: Collection[str] = ()) -> Plan:  # fmt: skip
     active = {(s.fact_id, s.by_id): s for s in existing if s.retracted_at is None}
     stored = {(s.fact_id, s.by_id): s for s in existing}
     out = Plan(checked=len(facts))
     linked = {source for source, _ in active}
     wanted: dict[tuple[str, str], Supersession] = {}
     for fact in sorted(facts, key=lambda f: f.id):
+        if fact.id in quiet:  # no rule touches it: it keeps its state and takes the run's mark
+            mark = None if fact.id in pending else digest
+            if fact.reconsolidated != mark:
+                out.facts.append(fact_marked(fact, mark))
+                out.marked.add(fact.id)
+            continue
         links: dict[str, tuple[str, datetime | None, tuple[str, ...]]] = {}
         if fact.id in view.merged_into:
             current = fact

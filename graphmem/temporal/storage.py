@@ -325,7 +325,9 @@ def _prepare(result: Plan, facts: Sequence[Fact], nodes: Mapping[str, Node], pat
     writes = _Writes(counts, [], [], [], [supersession_edge(s) for s in result.supersessions], adjudication)
     alike: dict[tuple[object, ...], Props] = {}
     for fact in result.facts:
-        if fact.provenance != before.get(fact.id):
+        if patchable and fact.id in result.marked and fact.id in nodes:
+            writes.patches.append((fact.id, _one_of({"reconsolidated": fact.reconsolidated}, alike)))
+        elif fact.provenance != before.get(fact.id):
             writes.grown.append(fact)
         elif (patch := fact_patch(nodes[fact.id], fact) if patchable and fact.id in nodes else None) is None:
             writes.whole.append(fact)
