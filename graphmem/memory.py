@@ -213,13 +213,14 @@ class Memory:
             raise ValueError("llm=True needs an LLM: set GRAPHMEM_LLM_BASE_URL and GRAPHMEM_LLM_MODEL")
         result = plan_communities(index, previous, config, full=full, summariser=summariser)
         # Through the index's writer: the index follows the writes (a deletion makes its next use a rebuild).
-        self._indexes.watch(self.namespace)
-        failed = True
-        try:
-            written = write_communities(self._indexes.writer, self.namespace, result.records, previous)
-            failed = False
-        finally:
-            self._indexes.update(self.namespace, failed=failed)
+        with ingestion_lock(self.store, self.namespace):
+            self._indexes.watch(self.namespace)
+            failed = True
+            try:
+                written = write_communities(self._indexes.writer, self.namespace, result.records, previous)
+                failed = False
+            finally:
+                self._indexes.update(self.namespace, failed=failed)
         fresh = [summary_text(c) for c in result.records if c.id in {*written.created, *written.updated}]
         if fresh:  # embedded now, so the first global query finds them in the embedding cache
             self.embedder.encode(fresh)
@@ -264,11 +265,12 @@ class Memory:
         if document_id is None and namespace is None:
             raise ValueError("forget needs a document_id or a namespace")
         target = check_namespace(namespace) if namespace is not None else self.namespace
-        if document_id is None:
-            report = forget_namespace(self.store, target)
-        else:
-            extractor = self.extractor if self._extract else None
-            report = forget_document(self.store, target, document_id, extractor, self.config.resolution)
+        with ingestion_lock(self.store, target):  # the rechecks below take it again, each in turn
+            if document_id is None:
+                report = forget_namespace(self.store, target)
+            else:
+                extractor = self.extractor if self._extract else None
+                report = forget_document(self.store, target, document_id, extractor, self.config.resolution)
         self._indexes.discard(target)
         self._retrievers.pop(target, None)
         self._global.pop(target, None)
@@ -306,14 +308,17 @@ class Memory:
             judge = default_adjudicator(cache_path=adjudication_cache_path(self.store), force=adjudicator is True)
         elif adjudicator is not False:
             judge = adjudicator
-        self._indexes.watch(self.namespace)
-        failed = True
-        try:
-            report = reconsolidate(self._indexes.writer, self.namespace, config=config, now=now, full=full,
-                                   adjudicator=judge)  # fmt: skip
-            failed = False
-        finally:
-            self._indexes.update(self.namespace, failed=failed)
+        # Under the ingestion lock: a fact restated between the run's read and its write would otherwise take
+        # the run's mark without having been looked at again.
+        with ingestion_lock(self.store, self.namespace):
+            self._indexes.watch(self.namespace)
+            failed = True
+            try:
+                report = reconsolidate(self._indexes.writer, self.namespace, config=config, now=now, full=full,
+                                       adjudicator=judge)  # fmt: skip
+                failed = False
+            finally:
+                self._indexes.update(self.namespace, failed=failed)
         return report
 
     def facts(self, subject: str | None = None, predicate: str | None = None, as_of: datetime | None = None,

@@ -20,6 +20,7 @@ from graphmem.passage_records import dialogue_hash, dialogue_records, document_r
 from graphmem.records import Dialogue, Document, Passage, Turn
 from graphmem.sources import DialogueInput, DocumentInput, SourceBatch, expand, read_file
 from graphmem.store import GraphStore
+from graphmem.store.locks import ingestion_lock
 from graphmem.trust import TrustDefaults, stamp
 
 Item = DocumentInput | DialogueInput
@@ -110,12 +111,14 @@ def write_extracted(store: GraphStore, namespace: str, sources: Sequence[SourceR
                         config=config)  # fmt: skip
     documents = [s.item for s in sources if isinstance(s.item, DocumentInput)]
     dialogues = [s.item for s in sources if isinstance(s.item, DialogueInput)]
-    return ingestor.ingest(documents, dialogues)
+    with ingestion_lock(store, namespace):  # partitions run at once: their writes take turns, as ingestions do
+        return ingestor.ingest(documents, dialogues)
 
 
 def link_synonyms(store: GraphStore, namespace: str, entity_ids: Sequence[str], embedder: Embedder,
                   config: IngestConfig | None = None) -> IngestReport:  # fmt: skip
     """Synonym edges from these entities to every entity of the namespace (``report.synonyms`` counts them)."""
     report = IngestReport()
-    Ingestor(store, namespace, embedder=embedder, config=config).link_synonyms(list(entity_ids), report)
+    with ingestion_lock(store, namespace):
+        Ingestor(store, namespace, embedder=embedder, config=config).link_synonyms(list(entity_ids), report)
     return report

@@ -192,13 +192,18 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
 def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, bool, str] | None],
            units: Mapping[str, UnitInfo], existing: Sequence[Supersession],
            adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
-    """Facts no rule can change (most of them): alone in their slot or in none, of a subject with no negation
-    or end verb, not merged, linked to no fact, holding (no end, not retired), with no year in their sentence
-    or their units' texts (no date range). Planning them in full would give each its state and the mark."""
-    per_slot: dict[tuple[str, str, str], int] = defaultdict(int)
-    for place in placed.values():
+    """Facts no rule can change (most of them): in no slot, alone in theirs, or in one that only a change cue could
+    change with no dialogue turn to say one; of a subject with no negation or end verb; not merged, linked to no
+    fact, holding (no end, not retired), with no year in their sentence or their units' texts (no date range).
+    Planning them in full would give each its state and the mark."""
+    members: dict[tuple[str, str, str], int] = defaultdict(int)
+    may_end: set[tuple[str, str, str]] = set()  # slots of one-at-a-time values, or with a turn that may say a cue
+    for fid, place in placed.items():
         if place is not None:
-            per_slot[place[0]] += 1
+            members[place[0]] += 1
+            if place[2] or any(units[u].turn for u in view.live[fid].provenance if u in units):
+                may_end.add(place[0])
+    contested = {key for key in may_end if members[key] > 1}
     changing = {f.subject_id for f in view.live.values()
                 if f.predicate.startswith("not_") or view.rules.end_head(f.predicate)}  # fmt: skip
     linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
@@ -207,7 +212,7 @@ def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, b
     for fid, fact in view.live.items():
         place = placed[fid]
         if (fid in linked or fact.subject_id in changing or fact.valid_to is not None
-                or fact.expired_at is not None or (place is not None and per_slot[place[0]] > 1)
+                or fact.expired_at is not None or (place is not None and place[0] in contested)
                 or _YEAR.search(fact.sentence)):  # fmt: skip
             continue
         if any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):

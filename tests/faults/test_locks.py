@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from faults_support import REPO, PrivateNeo4j
 
+from graphmem.memory import Memory
 from graphmem.store import EmbeddedStore, GraphStore
 from graphmem.store.locks import LEASE_SECONDS, ingestion_lock
 from graphmem.store.neo4j import Neo4jStore
@@ -129,3 +130,31 @@ def test_neo4j_lease_changes_hands_many_times_without_overlap(private_neo4j: Pri
     assert not errors, errors
     assert not overlaps
     assert turns == {name: 6 for name in turns}
+
+
+@pytest.mark.parametrize("step", ["reconsolidate", "forget"])
+def test_reconsolidation_and_forgetting_wait_for_a_running_ingestion(tmp_path: Path, step: str) -> None:
+    """They write facts too: a fact restated between a reconsolidation's read and its write would take the run's
+    mark unchecked, so they take the ingestion lock as ingestions do (the Dagster stages' writes take it too)."""
+    path = tmp_path / "graph.sqlite3"
+    released: list[float] = []
+    holding = threading.Event()
+
+    def ingest() -> None:
+        with EmbeddedStore(path) as other, ingestion_lock(other, "ns"):
+            holding.set()
+            time.sleep(HOLD)
+            released.append(time.monotonic())
+
+    with EmbeddedStore(path) as store:
+        memory = Memory(store, "ns")
+        holder = threading.Thread(target=ingest)
+        holder.start()
+        assert holding.wait(30)
+        if step == "reconsolidate":
+            memory.reconsolidate(adjudicator=False)
+        else:
+            memory.forget(namespace="ns")
+        finished = time.monotonic()
+        holder.join(30)
+    assert released and finished >= released[0]
