@@ -194,7 +194,7 @@ def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, b
            adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
     """Facts no rule can change (most of them): in no slot, alone in theirs, or in one that only a change cue could
     change with no dialogue turn to say one; of a subject with no negation or end verb; not merged, linked to no
-    fact, holding (no end, not retired), with no year in their sentence or their units' texts (no date range).
+    fact, holding (no end, not retired), with no date range in their sentence or their units' texts.
     Planning them in full would give each its state and the mark."""
     members: dict[tuple[str, str, str], int] = defaultdict(int)
     may_end: set[tuple[str, str, str]] = set()  # slots of one-at-a-time values, or with a turn that may say a cue
@@ -212,11 +212,12 @@ def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, b
     for fid, fact in view.live.items():
         place = placed[fid]
         if (fid in linked or fact.subject_id in changing or fact.valid_to is not None
-                or fact.expired_at is not None or (place is not None and place[0] in contested)
-                or _YEAR.search(fact.sentence)):  # fmt: skip
+                or fact.expired_at is not None or (place is not None and place[0] in contested)):  # fmt: skip
             continue
-        if any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):
-            continue
+        if _YEAR.search(fact.sentence) or any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):
+            time = fact_time(fact, units, view.rules.is_change)  # a number, or a date that states no range?
+            if time.start != fact.valid_from or time.end is not None:
+                continue
         quiet.add(fid)
     return quiet
 
