@@ -65,8 +65,12 @@ def component_digests(index: RetrievalIndex, graph: sp.csr_matrix, context: Summ
             (ids[rows[a]], ids[rows[b]], round(float(w), 6)) for a, b, w in zip(sub.row, sub.col, sub.data, strict=True)
         )
         digest.update(repr(edges).encode())
-        facts = sorted({index.facts[f][3] + "\x1e" + "\x1e".join(index.fact_provenance[f]) for r in rows
-                        for f in context.facts_of.get(int(r), ()) if index.facts[f][0] in local})  # fmt: skip
+        excluded = context.excluded_units  # flagging a unit (or trusting it) changes its component's summaries
+        found = {f for r in rows for f in context.facts_of.get(int(r), ()) if index.facts[f][0] in local}
+        facts = sorted(
+            index.facts[f][3] + "\x1e" + "\x1e".join(p + "!" * (p in excluded) for p in index.fact_provenance[f])
+            for f in found
+        )
         digest.update("\x1f".join(facts).encode())
         out.append("component:" + digest.hexdigest()[:24])
     return out

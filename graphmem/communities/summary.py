@@ -25,6 +25,7 @@ import scipy.sparse as sp
 
 from graphmem.index import RetrievalIndex
 from graphmem.texts import statement_text
+from graphmem.trust import TrustPolicy
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,10 @@ class SummaryContext:
             self.facts_of[subject].append(position)
             self.facts_of[obj].append(position)
         self.unit_row = {unit.id: row for row, unit in enumerate(index.units)}
+        # What default retrieval leaves out (flagged units of untrusted sources) stays out of summaries too,
+        # with the facts only such units state: a summary must not carry an injected instruction to an agent.
+        policy = TrustPolicy()
+        self.excluded_units = {u.id for u in index.units if policy.excludes(u.trust, bool(u.flags))}
         self.mentions = index.mentions.tocsr()
         norms = np.linalg.norm(index.unit_vectors, axis=1, keepdims=True) if index.unit_vectors.size else None
         self.unit_vectors = index.unit_vectors / np.maximum(norms, 1e-12) if norms is not None else index.unit_vectors
@@ -85,7 +90,7 @@ class SummaryContext:
         """Facts with both ends among the members: current first, most often stated, ends most central."""
         inside = set(members)
         found = {f for m in members for f in self.facts_of.get(m, ()) if self.index.facts[f][0] in inside
-                 and self.index.facts[f][2] in inside}  # fmt: skip
+                 and self.index.facts[f][2] in inside and self.admitted(f)}  # fmt: skip
         expired = self.index.fact_expired_at
 
         def key(f: int) -> tuple[bool, int, int, str]:
@@ -95,14 +100,22 @@ class SummaryContext:
 
         return sorted(found, key=key)
 
+    def admitted(self, fact: int) -> bool:
+        """Whether a fact is stated by some unit that default retrieval returns."""
+        provenance = self.index.fact_provenance[fact]
+        return not self.excluded_units or not provenance or any(p not in self.excluded_units for p in provenance)
+
     def supporting_units(self, facts: Sequence[int], central: Sequence[int], limit: int) -> list[int]:
-        """Unit rows of the facts' provenance (else naming the central entities), by embedding centrality."""
+        """Unit rows of the facts' provenance (else naming the central entities), by embedding centrality; never
+        an excluded unit."""
         rows: list[int] = []
         for f in facts:
-            rows += [r for p in self.index.fact_provenance[f] if (r := self.unit_row.get(p)) is not None]
+            rows += [r for p in self.index.fact_provenance[f]
+                     if p not in self.excluded_units and (r := self.unit_row.get(p)) is not None]  # fmt: skip
         if not rows:
             for entity in central[:3]:
-                rows += self.mentions[entity].indices.tolist()
+                rows += [r for r in self.mentions[entity].indices.tolist()
+                         if self.index.units[r].id not in self.excluded_units]  # fmt: skip
         rows = list(dict.fromkeys(rows))[: limit * 8]
         if not rows or not len(self.unit_vectors):
             return rows[:limit]
