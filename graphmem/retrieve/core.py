@@ -120,7 +120,8 @@ class Retrieval:
         """Plain JSON-ready data: the query, the explanation and every hit with its provenance and path."""
         hits = [{"rank": h.rank, "score": round(h.score, 6), "id": h.unit.id, "source": h.unit.source_id,
                  "title": h.unit.title, "start": h.unit.start, "end": h.unit.end, "speaker": h.unit.speaker,
-                 "timestamp": h.unit.timestamp, "text": h.unit.text, "path": h.path} for h in self.hits]  # fmt: skip
+                 "timestamp": h.unit.timestamp, "text": h.unit.text, "trust": h.unit.trust, "flags": list(h.unit.flags),
+                 "path": h.path} for h in self.hits]  # fmt: skip
         return {"query": self.query, "mode": self.mode, "as_of": self.as_of, "seeds": self.seeds, "facts": self.facts,
                 "fallback": self.fallback, "latest": self.latest, "milliseconds": round(self.milliseconds, 1),
                 "hits": hits}  # fmt: skip

@@ -59,6 +59,9 @@ def test_an_injected_passage_is_flagged_listed_and_never_retrieved(
     for mode in MODES:
         found = _ids(memory, INJECTION, mode)
         assert "notice-signed" in found and "notice" not in found, mode
+    hits = memory.retrieve(INJECTION, k=10, mode="dense").to_dict()["hits"]  # what an agent reading JSON sees
+    [signed] = [h for h in hits if h["source"] == "notice-signed"]
+    assert signed["trust"] == "trusted" and any(f.startswith("tool call") for f in signed["flags"])
 
     [flagged_notice, flagged_copy] = memory.flagged()
     assert (flagged_notice.source_id, flagged_notice.retrieved) == ("notice", False)
