@@ -24,6 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from graphmem.index import RetrievalIndex
+from graphmem.retrieve.trust_gate import TrustGate
 from graphmem.texts import statement_text
 from graphmem.trust import TrustPolicy
 
@@ -72,8 +73,10 @@ class SummaryContext:
         self.unit_row = {unit.id: row for row, unit in enumerate(index.units)}
         # What default retrieval leaves out (flagged units of untrusted sources) stays out of summaries too,
         # with the facts only such units state: a summary must not carry an injected instruction to an agent.
-        policy = TrustPolicy()
-        self.excluded_units = {u.id for u in index.units if policy.excludes(u.trust, bool(u.flags))}
+        gate = TrustGate(index, TrustPolicy())
+        excluded = np.flatnonzero(gate.excluded) if gate.excluded is not None else ()
+        self.excluded_units = {index.units[row].id for row in excluded}
+        self._admitted = gate.facts(None)  # per fact: stated by some admitted unit (None: nothing excluded)
         self.mentions = index.mentions.tocsr()
         norms = np.linalg.norm(index.unit_vectors, axis=1, keepdims=True) if index.unit_vectors.size else None
         self.unit_vectors = index.unit_vectors / np.maximum(norms, 1e-12) if norms is not None else index.unit_vectors
@@ -102,8 +105,7 @@ class SummaryContext:
 
     def admitted(self, fact: int) -> bool:
         """Whether a fact is stated by some unit that default retrieval returns."""
-        provenance = self.index.fact_provenance[fact]
-        return not self.excluded_units or not provenance or any(p not in self.excluded_units for p in provenance)
+        return self._admitted is None or bool(self._admitted[fact])
 
     def supporting_units(self, facts: Sequence[int], central: Sequence[int], limit: int) -> list[int]:
         """Unit rows of the facts' provenance (else naming the central entities), by embedding centrality; never

@@ -95,6 +95,11 @@ class _Facts:
         self.merged_into, survivors = merge_duplicates(facts, rules)
         self.live = {f.id: survivors.get(f.id, f) for f in facts if f.id not in self.merged_into}
 
+    def changing_subjects(self) -> set[str]:
+        """Subjects with a negation or an end verb among their facts: any of their facts may end."""
+        return {f.subject_id for f in self.live.values()
+                if f.predicate.startswith("not_") or self.rules.end_head(f.predicate)}  # fmt: skip
+
     def kind(self, entity_id: str, name: str | None) -> str | None:
         entity = self.entities.get(entity_id)
         return value_class(name, entity.type if entity else None)
@@ -144,8 +149,7 @@ def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, Ent
         if placed is not None:
             slots[placed[0]].add(fact.id)
     need = {fid for ids in slots.values() if len(ids) > 1 for fid in ids}
-    changing = {f.subject_id for f in view.live.values()
-                if f.predicate.startswith("not_") or rules.end_head(f.predicate)}  # fmt: skip
+    changing = view.changing_subjects()
     need |= {f.id for f in view.live.values() if f.subject_id in changing or _YEAR.search(f.sentence)}
     return {u for fid in need for u in view.live[fid].provenance}
 
@@ -204,8 +208,7 @@ def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, b
             if place[2] or any(units[u].turn for u in view.live[fid].provenance if u in units):
                 may_end.add(place[0])
     contested = {key for key in may_end if members[key] > 1}
-    changing = {f.subject_id for f in view.live.values()
-                if f.predicate.startswith("not_") or view.rules.end_head(f.predicate)}  # fmt: skip
+    changing = view.changing_subjects()
     linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
     linked |= set(view.merged_into.values())
     quiet = set()
