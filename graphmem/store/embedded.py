@@ -39,6 +39,11 @@ SCHEMA_VERSION = 1
 _PAGE = 2_000
 _SQL_VARS = 500  # ids per IN (...) list, well under SQLite's limit
 
+# A node's row and the documents that support it (a JSON array), in one statement: no second query per page.
+_NODE_COLUMNS = (
+    "n.id, n.label, n.props, "
+    "(SELECT json_group_array(d.doc) FROM node_docs d WHERE d.namespace = n.namespace AND d.id = n.id)"
+)
 _BUMP_REVISION = "INSERT INTO revisions VALUES (?, 1) ON CONFLICT(namespace) DO UPDATE SET revision = revision + 1"
 
 
@@ -67,6 +72,10 @@ def decode_props(text: str) -> Props:
         if value.__class__ is dict and "$dt" in value:
             props[key] = datetime.fromisoformat(value["$dt"])
     return props
+
+
+def _docs(array: str) -> tuple[str, ...]:
+    return () if array == "[]" else tuple(sorted(orjson.loads(array)))
 
 
 def _chunks(items: Sequence[str], size: int = _SQL_VARS) -> Iterator[Sequence[str]]:
@@ -274,18 +283,12 @@ class EmbeddedStore:
 
     # ------------------------------------------------------------------ reads
 
-    def _node_rows_to_nodes(self, namespace: str, rows: list[tuple[str, str, str]]) -> list[Node]:
-        docs: dict[str, list[str]] = {}
-        ids = [r[0] for r in rows]
-        for chunk in _chunks(ids):
-            marks = ",".join("?" * len(chunk))
-            for node_id, doc in self._conn.execute(
-                f"SELECT id, doc FROM node_docs WHERE namespace=? AND id IN ({marks})", (namespace, *chunk)
-            ):
-                docs.setdefault(node_id, []).append(doc)
+    @staticmethod
+    def _nodes(namespace: str, rows: list[tuple[str, str, str, str]]) -> list[Node]:
+        """Nodes from rows of ``_NODE_COLUMNS``."""
         return [
-            Node(label, node_id, namespace, decode_props(props), tuple(sorted(docs.get(node_id, ()))))
-            for node_id, label, props in rows
+            Node(label, node_id, namespace, decode_props(props), _docs(docs))
+            for node_id, label, props, docs in rows
         ]
 
     def get_nodes(self, namespace: str, ids: Iterable[str]) -> list[Node]:
@@ -295,9 +298,9 @@ class EmbeddedStore:
             for chunk in _chunks(wanted):
                 marks = ",".join("?" * len(chunk))
                 rows = self._conn.execute(
-                    f"SELECT id, label, props FROM nodes WHERE namespace=? AND id IN ({marks})", (namespace, *chunk)
+                    f"SELECT {_NODE_COLUMNS} FROM nodes n WHERE namespace=? AND id IN ({marks})", (namespace, *chunk)
                 ).fetchall()
-                found.update((n.id, n) for n in self._node_rows_to_nodes(namespace, rows))
+                found.update((n.id, n) for n in self._nodes(namespace, rows))
         return [found[i] for i in wanted if i in found]
 
     def neighbours(self, namespace: str, ids: Iterable[str], edge_types: Iterable[str] | None = None) -> list[Edge]:
@@ -325,15 +328,16 @@ class EmbeddedStore:
             with self._lock:
                 if label is None:
                     rows = self._conn.execute(
-                        "SELECT id, label, props FROM nodes WHERE namespace=? AND id>? ORDER BY id LIMIT ?",
+                        f"SELECT {_NODE_COLUMNS} FROM nodes n WHERE namespace=? AND id>? ORDER BY id LIMIT ?",
                         (namespace, after, _PAGE),
                     ).fetchall()
                 else:
                     rows = self._conn.execute(
-                        "SELECT id, label, props FROM nodes WHERE namespace=? AND label=? AND id>? ORDER BY id LIMIT ?",
+                        f"SELECT {_NODE_COLUMNS} FROM nodes n WHERE namespace=? AND label=? AND id>? "
+                        "ORDER BY id LIMIT ?",
                         (namespace, label, after, _PAGE),
                     ).fetchall()
-                page = self._node_rows_to_nodes(namespace, rows)
+                page = self._nodes(namespace, rows)
             yield from page
             if len(rows) < _PAGE:
                 return
