@@ -387,3 +387,7 @@ class EmbeddedStore:
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def reopened(self) -> EmbeddedStore:
+        """Another connection to the same file, for a forked process: a connection must not cross a fork."""
+        return EmbeddedStore(self.path)

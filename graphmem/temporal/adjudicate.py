@@ -42,7 +42,7 @@ from typing import Any, Protocol
 
 from graphmem.records import Fact, Supersession
 from graphmem.resolve import normalise_key
-from graphmem.temporal.reconsolidate import EntityInfo, Plan, plan, replaces
+from graphmem.temporal.reconsolidate import EntityInfo, Layout, Plan, plan, replaces
 from graphmem.temporal.rules import Rules, same_referent, value_class
 from graphmem.temporal.timeline import FactTime, UnitInfo, fact_time
 
@@ -162,11 +162,12 @@ def conflicts(facts: Sequence[Fact], result: Plan, units: Mapping[str, UnitInfo]
 
 def adjudicated_plan(adjudicator: Adjudicator | None, facts: Sequence[Fact], *, units: Mapping[str, UnitInfo],
                      entities: Mapping[str, EntityInfo], existing: Sequence[Supersession], rules: Rules,
-                     now: datetime, digest: str) -> tuple[Plan, AdjudicationStats | None]:  # fmt: skip
+                     now: datetime, digest: str, layout: Layout | None = None,
+                     ) -> tuple[Plan, AdjudicationStats | None]:  # fmt: skip
     """The rules' plan; with an adjudicator, the conflicts it leaves open are asked and the plan redone with
     the answers. Pairs without an answer (over the cap, failed) leave their facts unmarked for the next run."""
     kwargs: dict[str, Any] = {"units": units, "entities": entities, "existing": existing, "rules": rules,
-                              "now": now, "digest": digest}  # fmt: skip
+                              "now": now, "digest": digest, "layout": layout}  # fmt: skip
     result = plan(facts, **kwargs)
     if adjudicator is None:
         return result, None

@@ -16,8 +16,8 @@ The rules, in the order they apply:
   with no such X, the whole family: "quit my job" ends the employer).
 Dates in the text also bound facts ("from 2010 to 2015"). The old fact keeps everything: it gets
 ``valid_to`` (when the new one starts), ``expired_at`` (the run's time) and a SUPERSEDED_BY link.
-- ``llm_adjudicator``: pairs an adjudicator (graphmem.temporal.adjudicate) judged, passed in as data
-  (``adjudicated``), and its links already in the graph, wherever the rules left both facts open.
+- ``llm_adjudicator``: pairs an adjudicator (graphmem.temporal.adjudicate) judged (``adjudicated``), and its
+  links already in the graph, wherever the rules left both facts open.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 
 from graphmem.graph import fact_marked
 from graphmem.records import Fact, Supersession
@@ -36,6 +37,10 @@ from graphmem.temporal.timeline import Ending, Entry, FactTime, UnitInfo, entrie
 
 _YEAR = re.compile(r"\b(?:1\d{3}|20\d{2})\b")
 ADJUDICATOR_RULE = "llm_adjudicator"
+Place = tuple[tuple[str, str, str], str, bool, str]  # (slot key, value, single-valued, rule)
+_NO_UNITS: Mapping[str, UnitInfo] = {}
+_state = attrgetter("valid_from", "valid_to", "expired_at", "provenance", "document_ids", "confidence",
+                    "reconsolidated")  # what a plan may change of a fact
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +66,8 @@ class Plan:
 
 
 def merge_duplicates(facts: Sequence[Fact], rules: Rules) -> tuple[dict[str, str], dict[str, Fact]]:
-    """Facts saying one thing under synonym predicates: {merged fact: the one it merges into}, and the
-    updated survivors (all provenance and documents, the earliest start, the highest confidence)."""
+    """Facts saying one thing under synonym predicates: {merged fact: the one it merges into}, and the updated
+    survivors (all provenance and documents, the earliest start, the highest confidence)."""
     groups: dict[tuple[str, str, str], list[Fact]] = defaultdict(list)
     for fact in facts:
         canonical = rules.canonical.get(fact.predicate)
@@ -108,7 +113,7 @@ class _Facts:
         entity = self.entities.get(entity_id)
         return entity.key if entity else normalise_key(name or entity_id)
 
-    def place(self, fact: Fact) -> tuple[tuple[str, str, str], str, bool, str] | None:
+    def place(self, fact: Fact) -> Place | None:
         """(slot key, value, single-valued, rule) of a fact, or None when no slot tracks it."""
         slot = self.rules.slot(fact.predicate)
         if slot is None:
@@ -139,43 +144,68 @@ class _Facts:
         return hits if len({c.object_id for c in hits}) == 1 else []
 
 
-def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo]) -> set[str]:
-    """The passages and turns whose dates and texts the plan can use: those of facts in a slot with a
-    rival, of subjects with a negation or an end verb, and of sentences naming a year (date ranges)."""
-    view = _Facts(facts, rules, entities)
-    slots: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-    for fact in view.live.values():
-        placed = view.place(fact)
-        if placed is not None:
-            slots[placed[0]].add(fact.id)
-    need = {fid for ids in slots.values() if len(ids) > 1 for fid in ids}
-    changing = view.changing_subjects()
-    need |= {f.id for f in view.live.values() if f.subject_id in changing or _YEAR.search(f.sentence)}
-    return {u for fid in need for u in view.live[fid].provenance}
+@dataclass
+class Layout:
+    """What planning a set of facts starts from, worked out once (a caller may read units in between): the live
+    facts, each one's slot, and the facts whose passages and turns the plan reads (``readers``)."""
+
+    view: _Facts
+    placed: dict[str, Place | None]
+    rivalled: set[str]  # in a slot with a rival, of a subject with a negation or an end verb, naming a year
+
+    @classmethod
+    def of(cls, facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo]) -> Layout:
+        view = _Facts(facts, rules, entities)
+        placed = {fid: view.place(f) for fid, f in view.live.items()}
+        members: dict[tuple[str, str, str], int] = defaultdict(int)
+        for place in placed.values():
+            if place is not None:
+                members[place[0]] += 1
+        rivalled = {fid for fid, place in placed.items() if place is not None and members[place[0]] > 1}
+        changing = view.changing_subjects()
+        rivalled |= {f.id for f in view.live.values() if f.subject_id in changing or _YEAR.search(f.sentence)}
+        return cls(view, placed, rivalled)
+
+    def readers(self, existing: Sequence[Supersession] = (), adjudicated: Collection[tuple[str, str]] = ()) -> set[str]:
+        """The facts whose units the plan reads: rivalled or linked ones (never as other facts cite their units)."""
+        linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
+        return self.rivalled | (linked & self.view.live.keys())
+
+    def units(self, existing: Sequence[Supersession] = ()) -> set[str]:  # those of the readers
+        return {u for fid in self.readers(existing) for u in self.view.live[fid].provenance}
+
+
+def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo],
+                 existing: Sequence[Supersession] = ()) -> set[str]:  # fmt: skip
+    """The passages and turns whose dates and texts the plan can use (``Layout.readers``)."""
+    return Layout.of(facts, rules, entities).units(existing)
 
 
 def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapping[str, EntityInfo],
          existing: Sequence[Supersession], rules: Rules, now: datetime, digest: str,
-         adjudicated: Collection[tuple[str, str]] = (), pending: Collection[str] = ()) -> Plan:  # fmt: skip
+         adjudicated: Collection[tuple[str, str]] = (), pending: Collection[str] = (),
+         layout: Layout | None = None) -> Plan:  # fmt: skip
     """The plan for a set of facts closed under the rules (every fact of their subjects, and of the posts
     among them): the facts whose state changes and the SUPERSEDED_BY edges to write or retract.
 
     ``existing``: the SUPERSEDED_BY edges leaving these facts. ``now``: the run's time (``expired_at``).
-    ``adjudicated``: (old, new) fact pairs an adjudicator judged "the new one replaced the old one";
-    ``pending``: facts left without the run's mark, so the next run looks at them again (pairs still to ask).
-    Deterministic: the same facts, edges and answers give the same plan, whatever order they come in.
-    """
-    view = _Facts(facts, rules, entities)
-    placed = {fid: view.place(f) for fid, f in view.live.items()}
-    quiet = _quiet(view, placed, units, existing, adjudicated)
-    times = {fid: fact_time(f, units, rules.is_change) for fid, f in view.live.items() if fid not in quiet}
+    ``units``: passages and turns by id; the plan reads the readers' (``layout.readers``; ``layout``:
+    ``Layout.of(facts, rules, entities)``, if the caller has it). ``adjudicated``: (old, new) fact pairs an
+    adjudicator judged "the new one replaced the old one"; ``pending``: facts left without the run's mark, so the
+    next run looks at them again (pairs still to ask). Deterministic: the same facts, edges and answers give the
+    same plan, whatever order they come in."""
+    layout = layout or Layout.of(facts, rules, entities)
+    view, placed = layout.view, layout.placed
+    readers = layout.readers(existing, adjudicated)
+    quiet = _quiet(view, placed, units, readers, existing, adjudicated)
+    times = {fid: fact_time(f, units if fid in readers else _NO_UNITS, rules.is_change)
+             for fid, f in view.live.items() if fid not in quiet}  # fmt: skip
     own_ends = {fid: t.end for fid, t in times.items() if t.end is not None}
     endings: dict[str, list[Ending]] = defaultdict(list)
 
     def note(found: Mapping[str, Ending]) -> None:
         for fact_id, ending in found.items():
             endings[fact_id].append(ending)
-
     slots: dict[tuple[str, str, str], list[Entry]] = defaultdict(list)
     slot_rule: dict[tuple[str, str, str], str] = {}
     for fact_id, place in placed.items():
@@ -193,19 +223,17 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     return _assemble(facts, view, times, endings, existing, now, digest, frozenset(pending), quiet)
 
 
-def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, bool, str] | None],
-           units: Mapping[str, UnitInfo], existing: Sequence[Supersession],
-           adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
-    """Facts no rule can change (most of them): in no slot, alone in theirs, or in one that only a change cue could
-    change with no dialogue turn to say one; of a subject with no negation or end verb; not merged, linked to no
-    fact, holding (no end, not retired), with no date range in their sentence or their units' texts.
-    Planning them in full would give each its state and the mark."""
+def _quiet(view: _Facts, placed: Mapping[str, Place | None], units: Mapping[str, UnitInfo], readers: set[str],
+           existing: Sequence[Supersession], adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
+    """Facts no rule can change (most): in no slot, alone in theirs, or in one only a change cue could change with
+    no dialogue turn to say one; of a subject with no negation or end verb; not merged, linked to no fact, holding
+    (no end, not retired), with no date range in their sentence or units. A full plan would only mark them."""
     members: dict[tuple[str, str, str], int] = defaultdict(int)
     may_end: set[tuple[str, str, str]] = set()  # slots of one-at-a-time values, or with a turn that may say a cue
     for fid, place in placed.items():
         if place is not None:
             members[place[0]] += 1
-            if place[2] or any(units[u].turn for u in view.live[fid].provenance if u in units):
+            if place[2] or (fid in readers and any(units[u].turn for u in view.live[fid].provenance if u in units)):
                 may_end.add(place[0])
     contested = {key for key in may_end if members[key] > 1}
     changing = view.changing_subjects()
@@ -217,8 +245,9 @@ def _quiet(view: _Facts, placed: Mapping[str, tuple[tuple[str, str, str], str, b
         if (fid in linked or fact.subject_id in changing or fact.valid_to is not None
                 or fact.expired_at is not None or (place is not None and place[0] in contested)):  # fmt: skip
             continue
-        if _YEAR.search(fact.sentence) or any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):
-            time = fact_time(fact, units, view.rules.is_change)  # a number, or a date that states no range?
+        seen = units if fid in readers else _NO_UNITS
+        if _YEAR.search(fact.sentence) or any(_YEAR.search(seen[u].text) for u in fact.provenance if u in seen):
+            time = fact_time(fact, seen, view.rules.is_change)  # a number, or a date that states no range?
             if time.start != fact.valid_from or time.end is not None:
                 continue
         quiet.add(fid)
@@ -311,11 +340,6 @@ def _links(endings: Sequence[Ending]) -> dict[str, Ending]:
         for by in ending.by:
             out.setdefault(by, ending)
     return out
-
-
-def _state(fact: Fact) -> tuple[object, ...]:
-    return (fact.valid_from, fact.valid_to, fact.expired_at, fact.provenance, fact.document_ids, fact.confidence,
-            fact.reconsolidated)  # fmt: skip
 
 
 def _assemble(facts: Sequence[Fact], view: _Facts, times: Mapping[str, FactTime],

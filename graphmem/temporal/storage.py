@@ -6,15 +6,16 @@ and ingestion writes facts without it, so the facts to look at are those without
 deleted. A watermark on ``recorded_at`` would miss restatements: ingestion keeps a restated fact's
 first ``recorded_at``. Their subjects (and the posts among their facts) are then checked whole.
 Changing the rules (or what the data teaches) changes the digest, and every fact is checked again.
-Big runs are planned in batches, by this process and a forked worker (graphmem.temporal.parallel).
+Big runs go in batches, each read, planned and written by this process or a forked worker (graphmem.temporal.parallel).
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
@@ -28,7 +29,7 @@ from graphmem.store.base import Props, PropsWriter
 from graphmem.temporal.adjudicate import MARK, AdjudicationStats, Adjudicator, adjudicated_plan, conflict_units
 from graphmem.temporal.learn import learn_single_valued
 from graphmem.temporal.parallel import planned
-from graphmem.temporal.reconsolidate import EntityInfo, Plan, units_needed
+from graphmem.temporal.reconsolidate import EntityInfo, Layout, Plan
 from graphmem.temporal.rules import ReconsolidationConfig, Rules, value_class
 from graphmem.temporal.timeline import UnitInfo
 
@@ -219,39 +220,57 @@ def _run(store: GraphStore, namespace: str, rows: Sequence[_Row], nodes: dict[st
     batches = [sorted(work)] if adjudicator is not None else _batches(rows, work, rules, _PLAN_BATCH)
     clock.lap("scan")
 
-    def facts_of(k: int) -> list[Fact]:
-        return [fact_from_node(nodes[i]) for i in batches[k]]  # as read by the scan: nothing was written since
-
-    def needed(k: int) -> set[str]:  # pure, as plan_batch: a forked worker may run it
-        facts = facts_of(k)
-        extra = conflict_units(facts, rules, entities) if adjudicator is not None else set()  # its pairs' dates
-        return units_needed(facts, rules, entities) | extra
-
-    # Every batch reads the units any batch needs, as one plan of all the facts would; read as they are found.
-    units: dict[str, UnitInfo] = {}
-    for unit_ids in planned(len(batches), needed):
-        clock.lap("plan")
-        units.update((node.id, _unit(node)) for node in _read(store, namespace, unit_ids - units.keys(), size))
-        clock.lap("units")
     leaving: dict[str, list[Supersession]] = defaultdict(list)
     for edge in edges:
         leaving[edge.fact_id].append(edge)
     patchable = isinstance(store, PropsWriter)
 
-    def plan_batch(k: int) -> _Writes:
-        facts = facts_of(k)
+    def run_batch(target: GraphStore, k: int) -> _Done:
+        """Read the units batch k needs, plan it and write it, through ``target`` (this process's connection)."""
+        clock = _Clock({})
+        facts = [fact_from_node(nodes[i]) for i in batches[k]]  # as read by the scan: none of them written since
         existing = [e for f in facts for e in leaving.get(f.id, ())]
-        result, stats = adjudicated_plan(adjudicator, facts, units=units, entities=entities, existing=existing,
-                                         rules=rules, now=now, digest=digest)  # fmt: skip
-        return _prepare(result, facts, nodes, patchable, stats)
-
-    for writes in planned(len(batches), plan_batch):
+        layout = Layout.of(facts, rules, entities)
+        wanted = layout.units(existing) | (conflict_units(facts, rules, entities) if adjudicator else set())
         clock.lap("plan")
-        report.adjudication = writes.adjudication
-        for name, count in writes.counts.items():
-            setattr(report, name, getattr(report, name) + count)
-        _apply(store, namespace, writes, rules.config.write_batch)
+        units = {node.id: _unit(node) for node in _read(target, namespace, wanted, size)}
+        clock.lap("units")
+        result, stats = adjudicated_plan(adjudicator, facts, units=units, entities=entities, existing=existing,
+                                         rules=rules, now=now, digest=digest, layout=layout)  # fmt: skip
+        writes = _prepare(result, facts, nodes, patchable, stats)
+        clock.lap("plan")
+        _apply(target, namespace, writes, rules.config.write_batch)
         clock.lap("write")
+        return _Done(os.getpid(), writes.counts, stats, clock.phases)
+
+    @contextmanager
+    def in_worker() -> Iterator[Callable[[int], _Done]]:
+        own = store.reopened()  # type: ignore[attr-defined]
+        try:
+            yield lambda k: run_batch(own, k)
+        finally:
+            own.close()
+
+    here = os.getpid()
+    worker = in_worker if callable(getattr(store, "reopened", None)) else None
+    for done in planned(len(batches), lambda k: run_batch(store, k), worker):
+        report.adjudication = done.adjudication
+        for name, count in done.counts.items():
+            setattr(report, name, getattr(report, name) + count)
+        for phase, seconds in done.phases.items():
+            name = phase if done.pid == here else f"worker {phase}"
+            report.phases[name] = report.phases.get(name, 0.0) + seconds
+    clock.last = time.perf_counter()  # the batches' phases are counted apart
+
+
+@dataclass
+class _Done:
+    """What one batch did (picklable: a forked worker may have run it): its process, counts and phase seconds."""
+
+    pid: int
+    counts: dict[str, int]
+    adjudication: AdjudicationStats | None
+    phases: dict[str, float]
 
 
 class _Clock:
@@ -303,7 +322,7 @@ def _batches(rows: Sequence[_Row], work: set[str], rules: Rules, size: int) -> l
 
 @dataclass
 class _Writes:
-    """What one batch's plan writes, and its counts (picklable: a forked worker may have planned it)."""
+    """What one batch's plan writes, and its counts."""
 
     counts: dict[str, int]
     grown: list[Fact]  # merged into: provenance and SUPPORTED_BY edges grew
