@@ -99,15 +99,17 @@ class _Facts:
         self.entities = entities
         self.merged_into, survivors = merge_duplicates(facts, rules)
         self.live = {f.id: survivors.get(f.id, f) for f in facts if f.id not in self.merged_into}
-
-    def changing_subjects(self) -> set[str]:
-        """Subjects with a negation or an end verb among their facts: any of their facts may end."""
-        return {f.subject_id for f in self.live.values()
-                if f.predicate.startswith("not_") or self.rules.end_head(f.predicate)}  # fmt: skip
+        # Subjects with a negation or an end verb among their facts (any of their facts may end), and their facts.
+        self.changing = {f.subject_id for f in self.live.values()
+                         if f.predicate.startswith("not_") or rules.end_head(f.predicate)}  # fmt: skip
+        self.of_changing = [f for f in self.live.values() if f.subject_id in self.changing] if self.changing else []
+        self._kinds: dict[tuple[str, str | None], str | None] = {}
 
     def kind(self, entity_id: str, name: str | None) -> str | None:
-        entity = self.entities.get(entity_id)
-        return value_class(name, entity.type if entity else None)
+        if (found := self._kinds.get((entity_id, name), self)) is self:
+            entity = self.entities.get(entity_id)
+            found = self._kinds[(entity_id, name)] = value_class(name, entity.type if entity else None)
+        return found  # type: ignore[return-value]
 
     def key(self, entity_id: str, name: str | None) -> str:
         entity = self.entities.get(entity_id)
@@ -146,11 +148,11 @@ class _Facts:
 
 @dataclass
 class Layout:
-    """What planning a set of facts starts from, worked out once (a caller may read units in between): the live
-    facts, each one's slot, and the facts whose passages and turns the plan reads (``readers``)."""
+    """What planning facts starts from, worked out once (a caller reads units in between): slots and readers."""
 
     view: _Facts
     placed: dict[str, Place | None]
+    members: dict[tuple[str, str, str], int]  # facts per slot
     rivalled: set[str]  # in a slot with a rival, of a subject with a negation or an end verb, naming a year
 
     @classmethod
@@ -162,22 +164,22 @@ class Layout:
             if place is not None:
                 members[place[0]] += 1
         rivalled = {fid for fid, place in placed.items() if place is not None and members[place[0]] > 1}
-        changing = view.changing_subjects()
-        rivalled |= {f.id for f in view.live.values() if f.subject_id in changing or _YEAR.search(f.sentence)}
-        return cls(view, placed, rivalled)
+        rivalled |= {f.id for f in view.of_changing} | {f.id for f in view.live.values() if _YEAR.search(f.sentence)}
+        return cls(view, placed, members, rivalled)
 
-    def readers(self, existing: Sequence[Supersession] = (), adjudicated: Collection[tuple[str, str]] = ()) -> set[str]:
-        """The facts whose units the plan reads: rivalled or linked ones (never as other facts cite their units)."""
+    def linked(self, existing: Sequence[Supersession] = (), adjudicated: Collection[tuple[str, str]] = ()) -> set[str]:
+        # live facts on either side of a SUPERSEDED_BY edge or of an adjudicated pair
         linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
-        return self.rivalled | (linked & self.view.live.keys())
+        return linked & self.view.live.keys()
 
-    def units(self, existing: Sequence[Supersession] = ()) -> set[str]:  # those of the readers
-        return {u for fid in self.readers(existing) for u in self.view.live[fid].provenance}
+    def units(self, existing: Sequence[Supersession] = ()) -> set[str]:
+        # what the plan reads: the units of the rivalled and linked facts (never as other facts cite them)
+        return {u for fid in self.rivalled | self.linked(existing) for u in self.view.live[fid].provenance}
 
 
 def units_needed(facts: Sequence[Fact], rules: Rules, entities: Mapping[str, EntityInfo],
                  existing: Sequence[Supersession] = ()) -> set[str]:  # fmt: skip
-    """The passages and turns whose dates and texts the plan can use (``Layout.readers``)."""
+    """The passages and turns whose dates and texts the plan can use (``Layout.units``)."""
     return Layout.of(facts, rules, entities).units(existing)
 
 
@@ -189,15 +191,16 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     among them): the facts whose state changes and the SUPERSEDED_BY edges to write or retract.
 
     ``existing``: the SUPERSEDED_BY edges leaving these facts. ``now``: the run's time (``expired_at``).
-    ``units``: passages and turns by id; the plan reads the readers' (``layout.readers``; ``layout``:
+    ``units``: passages and turns by id; the plan reads those of rivalled and linked facts (``layout``:
     ``Layout.of(facts, rules, entities)``, if the caller has it). ``adjudicated``: (old, new) fact pairs an
     adjudicator judged "the new one replaced the old one"; ``pending``: facts left without the run's mark, so the
     next run looks at them again (pairs still to ask). Deterministic: the same facts, edges and answers give the
     same plan, whatever order they come in."""
     layout = layout or Layout.of(facts, rules, entities)
     view, placed = layout.view, layout.placed
-    readers = layout.readers(existing, adjudicated)
-    quiet = _quiet(view, placed, units, readers, existing, adjudicated)
+    linked = layout.linked(existing, adjudicated)
+    readers = layout.rivalled | linked
+    quiet = _quiet(layout, units, linked)
     times = {fid: fact_time(f, units if fid in readers else _NO_UNITS, rules.is_change)
              for fid, f in view.live.items() if fid not in quiet}  # fmt: skip
     own_ends = {fid: t.end for fid, t in times.items() if t.end is not None}
@@ -223,31 +226,29 @@ def plan(facts: Sequence[Fact], *, units: Mapping[str, UnitInfo], entities: Mapp
     return _assemble(facts, view, times, endings, existing, now, digest, frozenset(pending), quiet)
 
 
-def _quiet(view: _Facts, placed: Mapping[str, Place | None], units: Mapping[str, UnitInfo], readers: set[str],
-           existing: Sequence[Supersession], adjudicated: Collection[tuple[str, str]]) -> set[str]:  # fmt: skip
+def _quiet(layout: Layout, units: Mapping[str, UnitInfo], linked: set[str]) -> set[str]:
     """Facts no rule can change (most): in no slot, alone in theirs, or in one only a change cue could change with
     no dialogue turn to say one; of a subject with no negation or end verb; not merged, linked to no fact, holding
     (no end, not retired), with no date range in their sentence or units. A full plan would only mark them."""
-    members: dict[tuple[str, str, str], int] = defaultdict(int)
+    view, placed, members = layout.view, layout.placed, layout.members
     may_end: set[tuple[str, str, str]] = set()  # slots of one-at-a-time values, or with a turn that may say a cue
-    for fid, place in placed.items():
-        if place is not None:
-            members[place[0]] += 1
-            if place[2] or (fid in readers and any(units[u].turn for u in view.live[fid].provenance if u in units)):
-                may_end.add(place[0])
-    contested = {key for key in may_end if members[key] > 1}
-    changing = view.changing_subjects()
-    linked = {i for s in existing for i in (s.fact_id, s.by_id)} | {i for pair in adjudicated for i in pair}
-    linked |= set(view.merged_into.values())
+    for fid in layout.rivalled:
+        if (place := placed[fid]) is not None and members[place[0]] > 1 and (place[2] or any(
+                units[u].turn for u in view.live[fid].provenance if u in units)):  # fmt: skip
+            may_end.add(place[0])
+    linked = linked | set(view.merged_into.values())
     quiet = set()
     for fid, fact in view.live.items():
-        place = placed[fid]
-        if (fid in linked or fact.subject_id in changing or fact.valid_to is not None
-                or fact.expired_at is not None or (place is not None and place[0] in contested)):  # fmt: skip
+        if fid in linked or fact.valid_to is not None or fact.expired_at is not None:
             continue
-        seen = units if fid in readers else _NO_UNITS
-        if _YEAR.search(fact.sentence) or any(_YEAR.search(seen[u].text) for u in fact.provenance if u in seen):
-            time = fact_time(fact, seen, view.rules.is_change)  # a number, or a date that states no range?
+        if fid not in layout.rivalled:  # alone in its slot, of a subject that nothing ends, naming no year
+            quiet.add(fid)
+            continue
+        place = placed[fid]
+        if fact.subject_id in view.changing or (place is not None and place[0] in may_end):
+            continue
+        if _YEAR.search(fact.sentence) or any(_YEAR.search(units[u].text) for u in fact.provenance if u in units):
+            time = fact_time(fact, units, view.rules.is_change)  # a number, or a date that states no range?
             if time.start != fact.valid_from or time.end is not None:
                 continue
         quiet.add(fid)
@@ -285,11 +286,11 @@ def _adjudicated(view: _Facts, times: Mapping[str, FactTime], endings: Mapping[s
 def _negation_slots(view: _Facts, times: Mapping[str, FactTime]) -> dict[tuple[str, str, str], list[Entry]]:
     """One slot per negated fact and the positive fact it denies: "+" and "-" alternate, the later winning."""
     positives: dict[tuple[str, str], list[Fact]] = defaultdict(list)
-    for fact in view.live.values():
+    for fact in view.of_changing:  # a negated fact's subject is one of them
         if not fact.predicate.startswith("not_"):
             positives[(fact.subject_id, fact.predicate)].append(fact)
     members: dict[tuple[str, str, str], dict[str, str]] = defaultdict(dict)
-    for fact in view.live.values():
+    for fact in view.of_changing:
         if fact.predicate.startswith("not_"):
             base = fact.predicate.removeprefix("not_")
             for positive in view.matching(fact, positives.get((fact.subject_id, base), [])):
@@ -302,11 +303,11 @@ def _negation_slots(view: _Facts, times: Mapping[str, FactTime]) -> dict[tuple[s
 def _end_verbs(view: _Facts, times: Mapping[str, FactTime]) -> dict[str, Ending]:
     rules = view.rules
     states: dict[str, list[Fact]] = defaultdict(list)
-    for fact in view.live.values():
+    for fact in view.of_changing:  # an end verb's subject is one of them
         if rules.is_state(fact.predicate):
             states[fact.subject_id].append(fact)
     found: dict[str, Ending] = {}
-    for fact in sorted(view.live.values(), key=lambda f: f.id):
+    for fact in sorted(view.of_changing, key=lambda f: f.id):
         head = rules.end_head(fact.predicate)
         if head is None or not (said := times[fact.id].said):
             continue
