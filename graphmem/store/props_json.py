@@ -39,4 +39,7 @@ def decode_props(text: str) -> Props:
 
 def docs_array(array: str) -> tuple[str, ...]:
     """The documents of a node, from the JSON array the store reads them as."""
-    return () if array == "[]" else tuple(sorted(orjson.loads(array)))
+    if array == "[]":
+        return ()
+    docs = orjson.loads(array)
+    return (docs[0],) if len(docs) == 1 else tuple(sorted(docs))

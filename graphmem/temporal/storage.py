@@ -343,9 +343,13 @@ def _prepare(result: Plan, facts: Sequence[Fact], nodes: Mapping[str, Node], pat
               "edges_written": len(result.supersessions)}  # fmt: skip
     writes = _Writes(counts, [], [], [], [supersession_edge(s) for s in result.supersessions], adjudication)
     alike: dict[tuple[object, ...], Props] = {}
+    marks: dict[str | None, Props] = {}  # the mark-only patches, by mark: one dict each
     for fact in result.facts:
         if patchable and fact.id in result.marked and fact.id in nodes:
-            writes.patches.append((fact.id, _one_of({"reconsolidated": fact.reconsolidated}, alike)))
+            mark = fact.reconsolidated
+            if (shared := marks.get(mark)) is None:
+                shared = marks[mark] = _one_of({"reconsolidated": mark}, alike)
+            writes.patches.append((fact.id, shared))
         elif fact.provenance != before.get(fact.id):
             writes.grown.append(fact)
         elif (patch := fact_patch(nodes[fact.id], fact) if patchable and fact.id in nodes else None) is None:
