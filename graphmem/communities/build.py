@@ -21,8 +21,10 @@ import scipy.sparse as sp
 from graphmem.communities.clustering import ClusterConfig, Clustering, cluster, modularity
 from graphmem.communities.ids import DEFAULT_THRESHOLD, match_ids
 from graphmem.communities.summary import Summariser, SummaryConfig, SummaryContext, summarise
-from graphmem.index import RetrievalIndex
+from graphmem.index import RetrievalIndex, assemble
 from graphmem.records import Community
+from graphmem.retrieve.trust_gate import TrustGate
+from graphmem.trust import TrustPolicy
 
 
 @dataclass(frozen=True)
@@ -45,10 +47,23 @@ class Plan:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-def entity_graph(index: RetrievalIndex) -> sp.csr_matrix:
-    """The entity–entity block of the index's graph: relations (facts per pair) and synonyms (cosine)."""
-    n = index.n_units
-    return index.graph[n:, n:].tocsr()
+def entity_graph(index: RetrievalIndex, admitted: np.ndarray | None = None) -> sp.csr_matrix:
+    """The entity–entity block of the index's graph: relations (facts per pair) and synonyms (cosine); with
+    ``admitted`` (a mask over the index's facts), relations from those facts only."""
+    if admitted is None:
+        n = index.n_units
+        return index.graph[n:, n:].tocsr()
+    facts = [fact for fact, keep in zip(index.facts, admitted, strict=True) if keep]
+    no_mentions = np.zeros((0, 2), dtype=np.int64)
+    graph, _ = assemble(0, len(index.entity_ids), no_mentions, facts, index.synonym_pairs, index.synonym_scores)
+    return graph.tocsr()
+
+
+def clustered_graph(index: RetrievalIndex) -> tuple[sp.csr_matrix, TrustGate]:
+    """The entity graph communities are built from, and the trust gate it is cut by: what default retrieval leaves
+    out (flagged units of untrusted sources, and facts only they state) joins no entities."""
+    gate = TrustGate(index, TrustPolicy())
+    return entity_graph(index, gate.facts(None)), gate
 
 
 def component_digests(index: RetrievalIndex, graph: sp.csr_matrix, context: SummaryContext,
@@ -81,8 +96,8 @@ def plan(index: RetrievalIndex, previous: Sequence[Community], config: Community
     """The communities of ``index``'s namespace, keeping ``previous`` where their component did not change."""
     config = config or CommunityConfig()
     started = time.perf_counter()
-    graph = entity_graph(index)
-    context = SummaryContext(index, graph)
+    graph, gate = clustered_graph(index)
+    context = SummaryContext(index, graph, gate)
     ids = index.entity_ids
     shape = cluster(graph, ids, config.clustering, only=[])  # components only: which ones need clustering
     digests = component_digests(index, graph, context, shape.components)
@@ -145,7 +160,7 @@ class LevelStats:
 
 def level_stats(index: RetrievalIndex, records: Sequence[Community]) -> list[LevelStats]:
     """Per level: how many communities, their sizes, and the modularity of the partition down to that level."""
-    graph = entity_graph(index)
+    graph, _ = clustered_graph(index)
     row = {e: i for i, e in enumerate(index.entity_ids)}
     levels = sorted({c.level for c in records})
     out = []

@@ -62,7 +62,7 @@ class Summariser(Protocol):
 class SummaryContext:
     """What every community's summary reads from one index, computed once."""
 
-    def __init__(self, index: RetrievalIndex, graph: sp.csr_matrix) -> None:
+    def __init__(self, index: RetrievalIndex, graph: sp.csr_matrix, gate: TrustGate | None = None) -> None:
         self.index = index
         self.graph = graph
         self.passage_counts = index.entity_passage_counts()
@@ -73,7 +73,7 @@ class SummaryContext:
         self.unit_row = {unit.id: row for row, unit in enumerate(index.units)}
         # What default retrieval leaves out (flagged units of untrusted sources) stays out of summaries too,
         # with the facts only such units state: a summary must not carry an injected instruction to an agent.
-        gate = TrustGate(index, TrustPolicy())
+        gate = gate or TrustGate(index, TrustPolicy())
         excluded = np.flatnonzero(gate.excluded) if gate.excluded is not None else ()
         self.excluded_units = {index.units[row].id for row in excluded}
         self._admitted = gate.facts(None)  # per fact: stated by some admitted unit (None: nothing excluded)
