@@ -106,10 +106,10 @@ class _Facts:
         self._kinds: dict[tuple[str, str | None], str | None] = {}
 
     def kind(self, entity_id: str, name: str | None) -> str | None:
-        if (found := self._kinds.get((entity_id, name), self)) is self:
-            entity = self.entities.get(entity_id)
-            found = self._kinds[(entity_id, name)] = value_class(name, entity.type if entity else None)
-        return found  # type: ignore[return-value]
+        key = (entity_id, name)  # asked for most facts, of far fewer entities
+        if key not in self._kinds:
+            self._kinds[key] = value_class(name, (entity := self.entities.get(entity_id)) and entity.type)
+        return self._kinds[key]
 
     def key(self, entity_id: str, name: str | None) -> str:
         entity = self.entities.get(entity_id)
