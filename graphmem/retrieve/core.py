@@ -31,19 +31,20 @@ from typing import Any
 import numpy as np
 
 from graphmem.embed import Embedder
-from graphmem.index import RetrievalIndex, Unit, epoch_seconds
+from graphmem.index import RetrievalIndex, epoch_seconds
 from graphmem.retrieve.explain import seed_paths
 from graphmem.retrieve.latest import LatestStatements
 from graphmem.retrieve.linking import Link, link_by_name, link_spans, link_titles, unlinked_spans
 from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
+from graphmem.retrieve.results import Hit, Query, Retrieval, Seeds, Walk, WalkStart
 from graphmem.retrieve.trust_gate import TrustGate
 from graphmem.retrieve.walk import untopical_titles, walk_graph
 from graphmem.temporal.strength import UnitStrength, weigh
 from graphmem.trust import TrustPolicy
 
 MODES = ("dense", "bm25", "ppr", "hybrid")
-Seeds = dict[int, tuple[float, str]]  # entity row -> (seed weight, how the query named it)
+__all__ = ["MODES", "Hit", "Query", "Retrieval", "RetrievalConfig", "Retriever", "Walk", "top_rows"]
 
 
 @dataclass(frozen=True)
@@ -73,62 +74,6 @@ class RetrievalConfig:
     latest_window: int = 20  # only the order of this many best units may change
     latest_cover: float = 0.5  # share of the older turn's query words a newer turn must contain to restate it
     trust: TrustPolicy = field(default_factory=TrustPolicy)  # flagged units of untrusted sources: left out
-
-
-@dataclass
-class Hit:
-    unit: Unit
-    score: float
-    rank: int
-    path: dict[str, Any] | None = None  # seed → unit chain (graph modes), see graphmem.retrieve.explain
-    why: dict[str, Any] = field(default_factory=dict)  # the retrieval's explanation, on the first hit only
-
-
-@dataclass
-class Query:
-    text: str
-    vector: np.ndarray
-    titles: dict[str, list[int]]  # quoted titles with no entity of their own -> their units
-    links: dict[int, Link]  # entities named exactly (outside those titles)
-    span_vectors: dict[str, np.ndarray]  # capitalised spans that matched no name exactly, embedded
-
-
-@dataclass
-class Walk:
-    scores: np.ndarray  # per unit
-    seeds: Seeds
-    facts: list[dict[str, Any]]
-    fallback: str | None  # why there was no walk
-    flow: np.ndarray | None = None  # per graph node: visits over total edge weight, for the explanation
-
-
-@dataclass
-class Retrieval:
-    """What one query returned, and why."""
-
-    query: str
-    mode: str
-    hits: list[Hit]
-    seeds: list[dict[str, Any]] = field(default_factory=list)  # entity, weight, how it was linked
-    facts: list[dict[str, Any]] = field(default_factory=list)  # facts that seeded the walk
-    fallback: str | None = None  # why a graph mode answered like dense
-    as_of: datetime | None = None
-    milliseconds: float = 0.0
-    latest: list[dict[str, Any]] = field(default_factory=list)  # turns moved up as the newest on a topic
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-ready data: the query, the explanation and every hit with its provenance and path."""
-        hits = [{"rank": h.rank, "score": round(h.score, 6), "id": h.unit.id, "source": h.unit.source_id,
-                 "title": h.unit.title, "start": h.unit.start, "end": h.unit.end, "speaker": h.unit.speaker,
-                 "timestamp": h.unit.timestamp, "text": h.unit.text, "trust": h.unit.trust, "flags": list(h.unit.flags),
-                 "path": h.path} for h in self.hits]  # fmt: skip
-        return {"query": self.query, "mode": self.mode, "as_of": self.as_of, "seeds": self.seeds, "facts": self.facts,
-                "fallback": self.fallback, "latest": self.latest, "milliseconds": round(self.milliseconds, 1),
-                "hits": hits}  # fmt: skip
-
-    def explanation(self) -> dict[str, Any]:
-        return {"mode": self.mode, "seeds": self.seeds, "facts": self.facts, "fallback": self.fallback,
-                "latest": self.latest, "paths": {h.unit.id: h.path for h in self.hits if h.path}}  # fmt: skip
 
 
 def _minmax(values: np.ndarray) -> np.ndarray:
@@ -213,16 +158,15 @@ class Retriever:
         found = link_by_name(self.index, query, self._max_ngram, config.unlinked_types)
         return found, unlinked_spans(self.index, query, found, config.unlinked_types)
 
-    def seed_facts(
-        self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None, question: str = ""
-    ) -> list[dict]:
+    def seed_facts(self, query_vector: np.ndarray, links: dict[int, Link], valid: np.ndarray | None,
+                   question: str = "", scores: np.ndarray | None = None) -> list[dict]:  # fmt: skip
         """HippoRAG 2's fact seeds, filtered: of the facts closest to the query, those that touch an entity
         the query names also seed their other end ("the engineer behind X" reaches X's designer). With a
         ``fact_filter``, the facts it rejects for ``question`` are dropped first (recognition memory)."""
         index = self.index
         if not self.config.fact_seeds or not links or not len(index.fact_vectors):
             return []
-        scores = index.fact_vectors @ query_vector
+        scores = index.fact_vectors @ query_vector if scores is None else scores  # or the batch's row
         if valid is not None:
             scores = np.where(valid, scores, -np.inf)
         used = []
@@ -280,12 +224,23 @@ class Retriever:
         return Query(query, vector, titles, links, span_vectors)
 
     def walk(self, query: Query, relevance: np.ndarray, solver: PageRankSolver, valid: np.ndarray | None) -> Walk:
-        """Seed, then walk (twice, see ``_second_hop``); falls back to the first-stage relevance without seeds."""
+        """Seed, then walk (twice, see ``hop_reset``); falls back to the first-stage relevance without seeds."""
+        start = self.walk_start(query, relevance, valid)
+        if isinstance(start, Walk):
+            return start
+        visits = self.first_visits(solver.solve(start.reset, self.config.damping, start.bias))
+        hop = self.hop_reset(visits)
+        second = None if hop is None else solver.solve(hop[0], self.config.damping, start.bias)
+        return self.walk_end(start, visits, second, hop)
+
+    def walk_start(self, query: Query, relevance: np.ndarray, valid: np.ndarray | None,
+                   fact_scores: np.ndarray | None = None) -> WalkStart | Walk:  # fmt: skip
+        """The walk's reset and bias from the query's seeds; a finished Walk (the fallback) when nothing anchors."""
         index, config = self.index, self.config
         titles, query_vector = query.titles, query.vector
         links = dict(query.links)
         link_spans(index, query.span_vectors, links, self._linkable, config.span_link_min_cosine)
-        facts = self.seed_facts(query_vector, links, valid, query.text)
+        facts = self.seed_facts(query_vector, links, valid, query.text, fact_scores)
         if not links and not titles:
             return Walk(relevance, {}, [], "no entity of the query is in the graph: ranked by first-stage relevance")
         n = index.n_units
@@ -304,26 +259,34 @@ class Retriever:
         if config.query_bias:
             bias = np.ones(len(reset))
             bias[:n] = (prior + config.bias_floor) ** config.query_bias
-        visits = solver.solve(reset, config.damping, bias)
-        visits = visits / float(visits[:n].max() or 1.0)
-        if config.hop_weight > 0 and config.hop_anchors > 0:
-            visits = visits + config.hop_weight * self._second_hop(visits[:n], solver, bias)
-        return Walk(visits[:n], seeds, facts, None, visits / self._degree)
+        return WalkStart(reset, bias, seeds, facts)
 
-    def _second_hop(self, scores: np.ndarray, solver: PageRankSolver, bias: np.ndarray | None) -> np.ndarray:
-        """Visits of a walk restarted from the best units only (no seeds, no prior), scaled to 1 at the best
-        other unit: pseudo-relevance feedback on the graph, the LLM-free analogue of retrieving again with
-        what the first passage taught (it reaches the passage about the bridge entity the first one names)."""
-        n, config = self.index.n_units, self.config
+    def first_visits(self, visits: np.ndarray) -> np.ndarray:
+        return visits / float(visits[: self.index.n_units].max() or 1.0)
+
+    def hop_reset(self, visits: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The second walk's reset (and anchors): restarted from the best units only (no seeds, no prior), its
+        visits are scaled to 1 at the best other unit. Pseudo-relevance feedback on the graph, the LLM-free
+        analogue of retrieving again with what the first passage taught (it reaches the passage about the
+        bridge entity the first one names). None when the config turns it off."""
+        config = self.config
+        if not (config.hop_weight > 0 and config.hop_anchors > 0):
+            return None
+        scores = visits[: self.index.n_units]
         anchors = top_rows(scores, config.hop_anchors)
-        reset = np.zeros(solver.graph.shape[0])
+        reset = np.zeros(len(visits))
         reset[anchors] = scores[anchors]
-        if reset.sum() <= 0:
-            return reset
-        second = solver.solve(reset, config.damping, bias)
-        second[anchors] = 0.0  # they keep their first-walk score
-        top = float(second[:n].max())
-        return second / top if top > 0 else np.zeros_like(second)
+        return reset, anchors
+
+    def walk_end(self, start: WalkStart, visits: np.ndarray, second: np.ndarray | None,
+                 hop: tuple[np.ndarray, np.ndarray] | None) -> Walk:  # fmt: skip
+        n = self.index.n_units
+        if hop is not None and second is not None and hop[0].sum() > 0:
+            second = second.copy()
+            second[hop[1]] = 0.0  # the anchors keep their first-walk score
+            top = float(second[:n].max())
+            visits = visits + self.config.hop_weight * (second / top if top > 0 else np.zeros_like(second))
+        return Walk(visits[:n], start.seeds, start.facts, None, visits / self._degree)
 
     # ------------------------------------------------------------------ entry
 
@@ -337,21 +300,33 @@ class Retriever:
             return result
         solver, valid, allowed = self._at(as_of)
         parsed = self.prepare(query, graph_mode=mode in ("ppr", "hybrid")) if mode != "bm25" else None
-        weights: Seeds = {}
-        flow: np.ndarray | None = None
+        walked: Walk | None = None
         if mode == "bm25":
             scores = self.bm25_scores(query)
         else:
             assert parsed is not None
             scores = self.dense_scores(parsed.vector)
             if mode in ("ppr", "hybrid"):
-                relevance = scores
-                if mode == "hybrid":
-                    share = self.config.lexical_share
-                    relevance = (1 - share) * _minmax(scores) + share * _minmax(self.bm25_scores(query))
-                walked = self.walk(parsed, self._gate.first_stage(relevance), solver, valid)
-                scores, weights, flow = walked.scores, walked.seeds, walked.flow
-                result.facts, result.fallback = walked.facts, walked.fallback
+                walked = self.walk(parsed, self.relevance(scores, query, mode), solver, valid)
+                scores = walked.scores
+        return self.finish(result, scores, walked, allowed, k, started)
+
+    def relevance(self, dense: np.ndarray, query: str, mode: str) -> np.ndarray:
+        """The first stage a graph mode walks from: dense scores, fused with BM25's in hybrid; trust-gated."""
+        relevance = dense
+        if mode == "hybrid":
+            share = self.config.lexical_share
+            relevance = (1 - share) * _minmax(dense) + share * _minmax(self.bm25_scores(query))
+        return self._gate.first_stage(relevance)
+
+    def finish(self, result: Retrieval, scores: np.ndarray, walked: Walk | None, allowed: np.ndarray | None,
+               k: int, started: float) -> Retrieval:  # fmt: skip
+        """The final scores (recency, as_of, latest, trust), the top k and their explanation, into ``result``."""
+        query, as_of = result.query, result.as_of
+        weights: Seeds = walked.seeds if walked is not None else {}
+        flow = walked.flow if walked is not None else None
+        if walked is not None:
+            result.facts, result.fallback = walked.facts, walked.fallback
         if self.config.recency_weight > 0:
             scores = weigh(scores, self.unit_strength().at(as_of), self.config.recency_weight)
         if allowed is not None:
