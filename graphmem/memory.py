@@ -24,6 +24,7 @@ from graphmem.index_cache import IndexCache
 from graphmem.ingest import IngestConfig, Ingestor, IngestReport
 from graphmem.records import Community, Fact, Record
 from graphmem.retrieve import Retrieval, RetrievalConfig, Retriever
+from graphmem.retrieve.batch import QueryBatcher
 from graphmem.retrieve.recognition import FactFilter, default_fact_filter
 from graphmem.sources import DialogueInput, DocumentInput, read_paths
 from graphmem.store import Counts, EmbeddedStore, GraphStore, open_store
@@ -62,6 +63,7 @@ class Memory:
         self.retrieval_config = retrieval_config or RetrievalConfig()
         # by namespace; by namespace and trust policy for queries that ask for a policy of their own
         self._retrievers: dict[str | tuple[str, TrustPolicy], Retriever] = {}
+        self._batcher = QueryBatcher()  # concurrent retrieve() calls are answered together
         self._recognition: tuple[FactFilter | None] | None = None
         self._global: dict[str, tuple[int, GlobalSearcher]] = {}  # namespace -> (store revision, searcher)
         self._question_embedder: BatchingEmbedder | None = None
@@ -167,7 +169,7 @@ class Memory:
         if cached is None or not same_index(cached.index, index):
             cached = Retriever(index, self._questions(), config, self._fact_filter())
             self._retrievers[key] = cached
-        return cached.search(query, k=k, mode=mode, as_of=as_of)
+        return self._batcher.search(cached, query, k=k, mode=mode, as_of=as_of)
 
     def _questions(self) -> Embedder:
         """The embedder of questions: the model itself, batching the questions of concurrent threads."""

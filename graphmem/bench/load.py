@@ -5,7 +5,8 @@
 The store (default .graphmem/bench-load.sqlite3) is filled once with the synthetic corpus of
 graphmem.bench.synthetic_text (one passage per document; extraction and embedding run for real, which takes a
 while the first time) and reused afterwards. Questions name people of the corpus. Prints throughput, p50 and
-p95 latency per phase and the ratio of the p95s, measured in this run.
+p95 latency per phase, the ratio of the p95s, measured in this run, and how many queries the concurrent clients'
+batches held (Memory answers concurrent ppr and hybrid queries together, see graphmem.retrieve.batch).
 """
 
 from __future__ import annotations
@@ -85,7 +86,9 @@ def main() -> None:
         for question in asked[:20]:  # warm up: model, retriever, BM25
             memory.retrieve(question, k=10, mode=args.mode)
         single = run_clients(memory, asked, 1, args.seconds, args.mode)
+        before = memory._batcher.batches, memory._batcher.queries
         many = run_clients(memory, asked[1000:], args.clients, args.seconds, args.mode)
+        batches, batched = memory._batcher.batches - before[0], memory._batcher.queries - before[1]
     print(f"\nmode {args.mode}, {args.seconds:.0f} s per phase")
     print(f"{'clients':>7}  {'queries':>7}  {'errors':>6}  {'q/s':>6}  {'p50 ms':>7}  {'p95 ms':>7}")
     for row in (single, many):
@@ -93,6 +96,9 @@ def main() -> None:
               f"{row['p50']:>7.1f}  {row['p95']:>7.1f}")  # fmt: skip
     print(f"p95 with {args.clients} clients / p95 with one: {many['p95'] / single['p95']:.2f}; "
           f"throughput x{many['qps'] / single['qps']:.2f}")  # fmt: skip
+    if batches:
+        print(f"with {args.clients} clients: {batched:,} queries answered in {batches:,} batches "
+              f"({batched / batches:.2f} per batch; graphmem.retrieve.batch)")
 
 
 if __name__ == "__main__":
