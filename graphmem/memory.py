@@ -159,6 +159,8 @@ class Memory:
         of facts valid then. ``trust`` (graphmem.trust.TrustPolicy, default ``retrieval_config.trust``): by default
         passages and turns flagged as instruction-like are left out unless their source is trusted;
         ``TrustPolicy(include_flagged=True)`` returns them too, ``lowest=`` and ``weights=`` filter and weigh by level.
+        Thread-safe: concurrent ppr and hybrid calls are answered together, each as it would be alone
+        (graphmem.retrieve.batch).
         """
         index = self.index(namespace)
         config = self.retrieval_config if trust is None else replace(self.retrieval_config, trust=trust)
