@@ -5,8 +5,9 @@ Why: 8 clients asking one Memory at once each ran a whole query in turn behind P
 waited about 8 times one query's time (``graphmem.bench.load``: 12.9 times the p95 of one client at 10k
 passages). A batch of m queries costs far less than m queries: the model's fixed cost per call, the read of
 every fact vector and of the graph are paid once. ``QueryBatcher`` gathers the calls: a caller that finds no
-batch of its kind running (up to ``max_parallel`` run at once, one per core) answers every waiting call like
-its own; the others wait for their result. A caller alone is answered by ``Retriever.search`` itself.
+batch running (``max_parallel``, 1 by default: two batches at once, one per core, measured slower) answers every
+waiting call of its kind like its own; the others wait for their result. A caller alone is answered by
+``Retriever.search`` itself.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from datetime import datetime
 import numpy as np
 
 from graphmem.retrieve.core import Retriever
-from graphmem.retrieve.linking import link_titles
 from graphmem.retrieve.ppr_many import solve_many
 from graphmem.retrieve.results import Query, Retrieval, Walk, WalkStart
 
@@ -29,11 +29,7 @@ BATCHED_MODES = ("ppr", "hybrid")
 def prepare_many(retriever: Retriever, queries: list[str]) -> list[Query]:
     """``Retriever.prepare`` of each query (graph modes), with one model call for the questions and one for
     the names that matched nothing exactly (apart: in one batch they would be padded to the questions' length)."""
-    parts = []
-    for query in queries:
-        titles, rest = link_titles(retriever._titles, query, retriever._max_ngram) if retriever._titles else ({}, query)
-        links, spans = retriever._link_exactly(rest)
-        parts.append((titles, links, spans))
+    parts = [retriever.names(query) for query in queries]
     vectors = retriever.embedder.encode(queries)
     names = list(dict.fromkeys(span for _, _, spans in parts for span in spans))
     named = dict(zip(names, retriever.embedder.encode(names), strict=True)) if names else {}

@@ -216,12 +216,18 @@ class Retriever:
         (often none) with theirs."""
         if not graph_mode:
             return Query(query, self.embedder.encode([query])[0], {}, {}, {})
-        titles, rest = link_titles(self._titles, query, self._max_ngram) if self._titles else ({}, query)
-        links, spans = self._link_exactly(rest)
+        titles, links, spans = self.names(query)
         vector = self.embedder.encode([query])[0]
         # names apart from the question: in one batch they would be padded to its length, costing more
         span_vectors = dict(zip(spans, self.embedder.encode(spans), strict=True)) if spans else {}
         return Query(query, vector, titles, links, span_vectors)
+
+    def names(self, query: str) -> tuple[dict[str, list[int]], dict[int, Link], list[str]]:
+        """What the query names: titles with no entity of their own, entities named exactly, and the capitalised
+        spans left for the embedding model."""
+        titles, rest = link_titles(self._titles, query, self._max_ngram) if self._titles else ({}, query)
+        links, spans = self._link_exactly(rest)
+        return titles, links, spans
 
     def walk(self, query: Query, relevance: np.ndarray, solver: PageRankSolver, valid: np.ndarray | None) -> Walk:
         """Seed, then walk (twice, see ``hop_reset``); falls back to the first-stage relevance without seeds."""
@@ -282,7 +288,6 @@ class Retriever:
                  hop: tuple[np.ndarray, np.ndarray] | None) -> Walk:  # fmt: skip
         n = self.index.n_units
         if hop is not None and second is not None and hop[0].sum() > 0:
-            second = second.copy()
             second[hop[1]] = 0.0  # the anchors keep their first-walk score
             top = float(second[:n].max())
             visits = visits + self.config.hop_weight * (second / top if top > 0 else np.zeros_like(second))

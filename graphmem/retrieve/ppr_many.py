@@ -3,11 +3,11 @@
 
 Why: queries that arrive together each ran their own solve, a few dozen sparse products and as many vector
 operations, each too small to cost more than its call. Here the m solves are the rows of (m × nodes) arrays:
-each vector operation works on all of them at once, and one sparse product serves m rows (0.8 ms for 8 rows
-of a 24k-node, 500k-edge graph here, against 0.23 ms for one). Rows, not columns: numpy broadcasts a
+each vector operation works on all of them at once, and one sparse product serves m rows (0.8-1.2 ms for 8
+rows of a 24k-node, 500k-edge graph here, against 0.23 ms for one). Rows, not columns: numpy broadcasts a
 per-row scalar along a contiguous row fast, and a per-column one across 8 columns four times slower. 8 solves
-take about 10 ms together against 30 ms in turn. (torch's sparse kernel was faster alone, 0.3 ms for 8
-columns, but 2 ms between the model's calls in a query, and its threads fight any other busy thread.)
+took 17-21 ms together against about 31 ms in turn. (torch's sparse kernel was faster alone, 0.3 ms for 8
+columns, but slower in the load benchmark, 73-76 against 84-86 queries/s.)
 Each row keeps its own bias, scalars and stopping test, and leaves the block when it converges. A row that
 breaks down is solved alone by ``solve``, as is every row of a float64 solve (tol < 1e-6) and a lone row.
 """
@@ -84,9 +84,8 @@ class _Block:
         self.b = b = np.ones(reset.shape, f32) if bias is None else bias.astype(f32)
         if bias is None:
             spread = np.broadcast_to(solver.out_weight.astype(f32), reset.shape).copy()
-        else:
-            spread = self.product(b) if len(b) > 1 and solver.symmetric else \
-                np.ascontiguousarray((solver.weights.T @ b.T).T, dtype=f32)  # fmt: skip
+        else:  # Wᵀ·b per row, as solve's weights.T @ b
+            spread = np.ascontiguousarray(b @ solver.weights, dtype=f32)
         self.inverse = np.divide(1.0, spread, out=np.zeros_like(spread), where=spread > 0)
         linked = solver.linked[None, :]
         self.active = active = (b > 0) & (spread > 0)
