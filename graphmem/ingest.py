@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -124,9 +125,11 @@ class Ingestor:
         self._index: EntityIndex | None = None
         self._seen_revision = -1  # the namespace's revision when this ingestor last finished
         # entity name vectors for synonym edges: one row per entity, grown batch by batch
+        # (rows past len(_vector_ids) are spare capacity, so a batch does not copy the whole matrix)
         self._vector_ids: list[str] = []
         self._vector_row: dict[str, int] = {}
         self._matrix: np.ndarray | None = None
+        self._known_seen = 0  # entities of the index already looked at for vectors (it only grows)
 
     # ------------------------------------------------------------------ timing
 
@@ -278,7 +281,7 @@ class Ingestor:
                 assert isinstance(entity, Entity)
                 index.add_known(entity)
             self._index = index
-            self._vector_ids, self._vector_row, self._matrix = [], {}, None
+            self._vector_ids, self._vector_row, self._matrix, self._known_seen = [], {}, None, 0
         return self._index
 
     def _resolve(self, units: Sequence[Passage | Turn], extractions: Sequence[PassageExtraction],
@@ -323,25 +326,35 @@ class Ingestor:
         """Write synonym edges from these (newly written) entities to every stored one; returns how many."""
         assert self.embedder is not None, "synonym edges need an embedder"
         index = self._entity_index()
-        linkable = [k for k in index.by_key.values() if k.type not in _NO_SYNONYM_TYPES
-                    and len(k.name) >= self.config.resolution.synonym_min_chars]  # fmt: skip
-        missing = [k for k in linkable if k.id not in self._vector_row]
+        fresh = list(islice(index.by_key.values(), self._known_seen, None))  # insertion order: new ones last
+        self._known_seen = len(index.by_key)
+        missing = [k for k in fresh if k.type not in _NO_SYNONYM_TYPES and k.id not in self._vector_row
+                   and len(k.name) >= self.config.resolution.synonym_min_chars]  # fmt: skip
         if missing:
-            vectors = self._encode([k.name for k in missing], report)
-            for k in missing:
-                self._vector_row[k.id] = len(self._vector_ids)
-                self._vector_ids.append(k.id)
-            self._matrix = vectors if self._matrix is None else np.vstack([self._matrix, vectors])
+            self._append_vectors([k.id for k in missing], self._encode([k.name for k in missing], report))
         new_ids = [i for i in new_entity_ids if i in self._vector_row]
         if not new_ids or self._matrix is None:
             return 0
-        matrix = self._matrix
+        matrix = self._matrix[: len(self._vector_ids)]
         synonyms = self._timed(report, "synonyms", lambda: synonym_edges(
             new_ids, matrix[[self._vector_row[i] for i in new_ids]], self._vector_ids, matrix, self.namespace,
             self.config.resolution))  # fmt: skip
         self._write(report, synonyms)
         report.synonyms += len(synonyms)
         return len(synonyms)
+
+    def _append_vectors(self, ids: Sequence[str], vectors: np.ndarray) -> None:
+        """Rows for these entities, in a buffer that doubles when full (amortised, not a copy per batch)."""
+        used = len(self._vector_ids)
+        if self._matrix is None or used + len(ids) > len(self._matrix):
+            grown = np.empty((max(2 * (used + len(ids)), 1024), vectors.shape[1]), dtype=vectors.dtype)
+            if self._matrix is not None:
+                grown[:used] = self._matrix[:used]
+            self._matrix = grown
+        self._matrix[used : used + len(ids)] = vectors
+        for offset, entity_id in enumerate(ids):
+            self._vector_row[entity_id] = used + offset
+        self._vector_ids.extend(ids)
 
 
 def passage_meta(units: Sequence[Passage | Turn]) -> dict[str, PassageMeta]:
