@@ -4,6 +4,7 @@ A cache file is one ``.npz`` (numpy's zip of arrays, read with ``allow_pickle=Fa
 nothing stored is ever unpickled) holding:
 - each array field of RetrievalIndex as a member, each sparse matrix as ``<field>.data``,
   ``.indices``, ``.indptr`` and ``.shape``;
+- ``__columns__``: which list fields are stored as flat arrays (graphmem.index_encoding), and how;
 - ``__fields__``: every other field as JSON (datetimes, tuples and Units tagged);
 - ``__key__``: what the file is valid for, as JSON (format, namespace, revision, model, store, counts).
 
@@ -31,8 +32,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import asdict, dataclass, fields, is_dataclass, replace
-from datetime import datetime
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,15 +42,15 @@ import scipy.sparse as sp
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit, build_index
 from graphmem.index_delta import DeltaError, RecordingStore, apply_delta
+from graphmem.index_encoding import collector_paused, decode_columns, encode_columns, from_tag, json_member, to_json
 from graphmem.store import EmbeddedStore, GraphStore
 from graphmem.store.base import check_namespace
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: units carry their trust level and flags
+FORMAT_VERSION = 3  # 2: units carry their trust level and flags; 3: long lists as columns (index_encoding)
 CACHE_ENV = "GRAPHMEM_INDEX_CACHE"
-_DATACLASSES: dict[str, type] = {"Unit": Unit}  # the only classes a cache file may name
-_KEY, _FIELDS = "__key__", "__fields__"
+_KEY, _FIELDS, _COLUMNS = "__key__", "__fields__", "__columns__"
 
 
 def _cached_fields() -> list[str]:
@@ -82,7 +82,7 @@ def store_identity(store: GraphStore) -> str:
     """Which store this is: an embedded store's absolute path, else its repr (a Neo4j URI and database)."""
     store = store.inner if isinstance(store, RecordingStore) else store
     if isinstance(store, EmbeddedStore):
-        return f"embedded:{store.path.resolve()}"
+        return f"embedded:{store.path.resolve()}" + (f"#{store.file_id}" if store.file_id else "")
     return repr(store)
 
 
@@ -103,52 +103,13 @@ class CacheKey:
 
 
 def counts_digest(store: GraphStore, namespace: str) -> str:
+    """The namespace's node and edge counts, digested; "" for an embedded store with a file id, which its
+    identity names instead (counting takes seconds at 100k passages)."""
+    inner = store.inner if isinstance(store, RecordingStore) else store
+    if isinstance(inner, EmbeddedStore) and inner.file_id is not None:
+        return ""
     counts = store.counts(namespace)
     return _digest(json.dumps([sorted(counts.nodes.items()), sorted(counts.edges.items())]))
-
-
-# ---------------------------------------------------------------- JSON for the non-array fields
-
-
-def _to_json(value: Any) -> Any:
-    """JSON for a field value. Every JSON object written is a one-key tag, so reading needs no schema."""
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, tuple):
-        return {"$tuple": [_to_json(v) for v in value]}
-    if isinstance(value, list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
-        return {"$dict": [[k, _to_json(v)] for k, v in value.items()]}
-    name = type(value).__name__
-    if is_dataclass(value) and _DATACLASSES.get(name) is type(value):
-        return {f"${name}": [_to_json(getattr(value, f.name)) for f in fields(value)]}
-    raise TypeError(f"cannot store a {name} in the index cache")
-
-
-def _from_tag(tagged: dict[str, Any]) -> Any:
-    """json.loads object_hook: inner objects are already decoded when their container is."""
-    if len(tagged) != 1:
-        raise ValueError("untagged object in the index cache")
-    [(tag, inner)] = tagged.items()
-    if tag == "$datetime":
-        return datetime.fromisoformat(inner)
-    if tag == "$tuple":
-        return tuple(inner)
-    if tag == "$dict":
-        return {str(k): v for k, v in inner}
-    cls = _DATACLASSES.get(tag[1:])
-    if cls is None:
-        raise ValueError(f"unknown tag {tag!r} in the index cache")
-    return cls(*inner)
-
-
-def _json_member(data: Any) -> np.ndarray:
-    return np.frombuffer(json.dumps(data, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
 
 
 # ---------------------------------------------------------------- save and load
@@ -158,6 +119,7 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
     """Write an index atomically: a temporary file in the same folder, then os.replace."""
     arrays: dict[str, np.ndarray] = {}
     other: dict[str, Any] = {}
+    columns: dict[str, str] = {}  # field name -> its kind of columns
     for name in _cached_fields():
         value = getattr(index, name)
         if sp.issparse(value):
@@ -168,10 +130,14 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
             if value.dtype.hasobject:
                 raise TypeError(f"field {name} holds Python objects")
             arrays[name] = value
+        elif (encoded := encode_columns(name, value)) is not None:
+            columns[name], members = encoded
+            arrays.update(members)
         else:
             other[name] = value
-    arrays[_FIELDS] = _json_member(_to_json(other))
-    arrays[_KEY] = _json_member(asdict(replace(key, format=_format())))
+    arrays[_FIELDS] = json_member(to_json(other))
+    arrays[_COLUMNS] = json_member(columns)
+    arrays[_KEY] = json_member(asdict(replace(key, format=_format())))
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
@@ -222,8 +188,9 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
     if not key_matches(read_key(path), expected, counts=counts):
         return None
     try:
-        with np.load(path, allow_pickle=False) as members:
-            other = json.loads(members[_FIELDS].tobytes(), object_hook=_from_tag)
+        with np.load(path, allow_pickle=False) as members, collector_paused():
+            other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
+            columns = json.loads(members[_COLUMNS].tobytes())
             values: dict[str, Any] = {}
             for name in _cached_fields():
                 if f"{name}.shape" in members.files:
@@ -232,6 +199,8 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
                     values[name].check_format(full_check=True)
                 elif name in members.files:
                     values[name] = members[name]
+                elif name in columns:
+                    values[name] = decode_columns(name, columns[name], members)
                 else:
                     values[name] = other[name]
         index = RetrievalIndex(**values)

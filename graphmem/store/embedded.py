@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from functools import cached_property
 from pathlib import Path
 
 from graphmem.store.base import (
@@ -79,6 +81,19 @@ class EmbeddedStore:
             raise StoreUnavailableError(
                 f"{self.path} has schema version {row[0]}, this graphmem reads {SCHEMA_VERSION}"
             )
+
+    @cached_property
+    def file_id(self) -> str | None:
+        """A random id the file gets when first opened for writing: a file deleted and made again at the same
+        path has another one. None for an older file opened read-only."""
+        select = "SELECT value FROM meta WHERE key='file_id'"
+        with self._lock:
+            row = self._conn.execute(select).fetchone()
+            if row is None:  # a new file, or one older than file ids
+                with suppress(sqlite3.OperationalError):  # read-only: no id can be given
+                    self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('file_id', ?)", (uuid.uuid4().hex,))
+                row = self._conn.execute(select).fetchone()  # another opener's, if it was first
+        return None if row is None else str(row[0])
 
     @contextmanager
     def _write(self, namespaces: Iterable[str]) -> Iterator[sqlite3.Connection]:

@@ -203,3 +203,37 @@ def test_cache_location(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv(index_cache.CACHE_ENV, str(tmp_path / "elsewhere"))
     assert cache_dir(store) == tmp_path / "elsewhere"
     store.close()
+
+
+def test_a_store_file_made_again_at_the_same_path_has_another_identity(tmp_path: Path) -> None:
+    path = tmp_path / "g.sqlite3"
+    with EmbeddedStore(path) as store:
+        first, identity = store.file_id, store_identity(store)
+    with EmbeddedStore(path) as store:
+        assert store.file_id == first and store_identity(store) == identity  # kept by the file
+    for leftover in tmp_path.glob("g.sqlite3*"):
+        leftover.unlink()
+    with EmbeddedStore(path) as store:
+        assert store.file_id is not None and store.file_id != first
+        assert store_identity(store) != identity
+        assert index_cache.counts_digest(store, "team-a") == ""  # the file id stands in for the counts
+
+
+def test_an_index_cached_for_a_deleted_store_is_not_used_by_its_successor(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spacy_extractor: object, embedder: object
+) -> None:
+    from graphmem.memory import Memory
+
+    monkeypatch.setenv(index_cache.CACHE_ENV, str(tmp_path / "index-cache"))
+    path = tmp_path / "g.sqlite3"
+    texts = ["Ada Lovelace lived in London with Charles Babbage.", "Grace Hopper worked in Arlington for the Navy."]
+    indexes = []
+    for text in texts:  # the same shape of content, so the same revision and the same counts
+        for leftover in tmp_path.glob("g.sqlite3*"):
+            leftover.unlink()
+        with EmbeddedStore(path) as store:  # closed here, not by Memory: the embedder is the session's
+            memory = Memory(store, "team-a", extractor=spacy_extractor, embedder=embedder)  # type: ignore[arg-type]
+            memory.add_documents([{"id": "d1", "text": text}])
+            indexes.append(memory.index())
+    assert indexes[0].revision == indexes[1].revision
+    assert indexes[1].origin == "rebuild" and [u.text for u in indexes[1].units] == [texts[1]]

@@ -1,0 +1,173 @@
+"""How the retrieval index's fields other than arrays are written into the index cache file.
+
+- Long lists as flat arrays ("columns"): a million facts read back from JSON take seconds, from these a
+  fraction of one. A list is stored this way when all its elements have one shape:
+  - ``str``: strings, stored as their UTF-8 joined by NUL, with their count;
+  - ``strs``: lists of strings, flattened like ``str``, with each list's length;
+  - ``row:<kinds>``: tuples of one length whose positions each hold only ints (``i``) or only strings
+    (``s``), one column per position.
+  A string containing NUL keeps its whole field in JSON, as does an int outside 64 bits.
+- Everything else as JSON in which every object is a one-key tag (datetimes, tuples, dicts, Units), so that
+  reading needs no schema and never unpickles.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import fields, is_dataclass
+from datetime import datetime
+from itertools import accumulate
+from typing import Any
+
+import numpy as np
+
+from graphmem.index import Unit
+
+_DATACLASSES: dict[str, type] = {"Unit": Unit}  # the only classes a cache file may name
+
+
+# ---------------------------------------------------------------- JSON
+
+
+def to_json(value: Any) -> Any:
+    """JSON for a field value. Every JSON object written is a one-key tag, so reading needs no schema."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, tuple):
+        return {"$tuple": [to_json(v) for v in value]}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    if isinstance(value, dict) and all(isinstance(k, str) for k in value):
+        return {"$dict": [[k, to_json(v)] for k, v in value.items()]}
+    name = type(value).__name__
+    if is_dataclass(value) and _DATACLASSES.get(name) is type(value):
+        return {f"${name}": [to_json(getattr(value, f.name)) for f in fields(value)]}
+    raise TypeError(f"cannot store a {name} in the index cache")
+
+
+def from_tag(tagged: dict[str, Any]) -> Any:
+    """json.loads object_hook: inner objects are already decoded when their container is."""
+    if len(tagged) != 1:
+        raise ValueError("untagged object in the index cache")
+    [(tag, inner)] = tagged.items()
+    if tag == "$datetime":
+        return datetime.fromisoformat(inner)
+    if tag == "$tuple":
+        return tuple(inner)
+    if tag == "$dict":
+        return {str(k): v for k, v in inner}
+    cls = _DATACLASSES.get(tag[1:])
+    if cls is None:
+        raise ValueError(f"unknown tag {tag!r} in the index cache")
+    return cls(*inner)
+
+
+def json_member(data: Any) -> np.ndarray:
+    return np.frombuffer(json.dumps(data, separators=(",", ":")).encode("utf-8"), dtype=np.uint8)
+
+
+# ---------------------------------------------------------------- columns
+
+_SEP = "\x00"
+
+
+def _strings(strings: Sequence[str], prefix: str) -> dict[str, np.ndarray] | None:
+    joined = _SEP.join(strings)
+    if strings and joined.count(_SEP) != len(strings) - 1:
+        return None  # a NUL inside a string would split it on reading
+    return {f"{prefix}.utf8": np.frombuffer(joined.encode("utf-8"), dtype=np.uint8),
+            f"{prefix}.count": np.array([len(strings)], dtype=np.int64)}  # fmt: skip
+
+
+def _read_strings(members: Mapping[str, np.ndarray], prefix: str) -> list[str]:
+    count = int(members[f"{prefix}.count"][0])
+    if count == 0:
+        return []
+    out = members[f"{prefix}.utf8"].tobytes().decode("utf-8").split(_SEP)
+    if len(out) != count:
+        raise ValueError(f"{prefix} holds {len(out)} strings, not {count}")
+    return out
+
+
+def _ints(values: Sequence[Any], prefix: str) -> dict[str, np.ndarray] | None:
+    try:
+        return {f"{prefix}.int64": np.array(values, dtype=np.int64)}
+    except OverflowError:
+        return None
+
+
+def _column_kind(column: Sequence[Any]) -> str | None:
+    if all(type(v) is str for v in column):
+        return "s"
+    if all(type(v) is int for v in column):  # not bool, not numpy scalars: they would come back as ints
+        return "i"
+    return None
+
+
+def encode_columns(name: str, value: Any) -> tuple[str, dict[str, np.ndarray]] | None:
+    """The kind and member arrays of a list field, or None when it must stay JSON."""
+    if not isinstance(value, list):
+        return None
+    if all(type(v) is str for v in value):
+        arrays = _strings(value, name)
+        return None if arrays is None else ("str", arrays)
+    if all(type(v) is list and all(type(s) is str for s in v) for v in value):
+        arrays = _strings([s for v in value for s in v], name)
+        if arrays is None:
+            return None
+        return "strs", {**arrays, f"{name}.lengths": np.array([len(v) for v in value], dtype=np.int64)}
+    if value and all(type(v) is tuple for v in value) and len({len(v) for v in value}) == 1:
+        columns = list(zip(*value, strict=True))
+        kinds = [_column_kind(c) for c in columns]
+        if any(k is None for k in kinds):
+            return None
+        arrays: dict[str, np.ndarray] = {}
+        for position, (kind, column) in enumerate(zip(kinds, columns, strict=True)):
+            part = (_strings if kind == "s" else _ints)(column, f"{name}.c{position}")
+            if part is None:
+                return None
+            arrays.update(part)
+        return "row:" + "".join(k for k in kinds if k), arrays
+    return None
+
+
+def decode_columns(name: str, kind: str, members: Mapping[str, np.ndarray]) -> list[Any]:
+    """The list ``encode`` stored under ``name``; ValueError when the arrays do not fit together."""
+    if kind == "str":
+        return _read_strings(members, name)
+    if kind == "strs":
+        flat = _read_strings(members, name)
+        lengths = members[f"{name}.lengths"]
+        if int(lengths.sum()) != len(flat) or (len(lengths) and int(lengths.min()) < 0):
+            raise ValueError(f"{name}'s lengths do not add up to its strings")
+        ends = list(accumulate(lengths.tolist()))
+        return [flat[end - n : end] for n, end in zip(lengths.tolist(), ends, strict=True)]
+    if kind.startswith("row:") and set(kind[4:]) <= {"i", "s"}:
+        columns = []
+        for position, letter in enumerate(kind[4:]):
+            prefix = f"{name}.c{position}"
+            columns.append(_read_strings(members, prefix) if letter == "s" else members[f"{prefix}.int64"].tolist())
+        if len({len(c) for c in columns}) > 1:
+            raise ValueError(f"{name}'s columns differ in length")
+        return list(zip(*columns, strict=True))
+    raise ValueError(f"unknown column kind {kind!r} for {name}")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Reading creates millions of small objects that live on: the full collections they would set off find
+    nothing to free and took a third of the load."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

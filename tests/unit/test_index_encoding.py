@@ -1,0 +1,83 @@
+"""Index fields as columns: exact round trips, JSON kept for what columns cannot hold, damage detected."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from graphmem.index_cache import load_index, save_index
+from graphmem.index_encoding import decode_columns, encode_columns
+from tests.unit.test_index_cache import assert_same, key_for, small_index
+
+ROUND_TRIPS: list[tuple[list[Any], str]] = [
+    ([], "str"),
+    (["", "Ada", "Zoë ✓ 東京", "a\nb", "\x01"], "str"),
+    ([[], ["p:1"], ["", "x\ty"], []], "strs"),
+    ([(0, "live_in", 1, "f:1"), (2**62, "", -3, "f:ü")], "row:isis"),
+    ([("a",), ("b",)], "row:s"),
+]
+
+
+@pytest.mark.parametrize(("value", "kind"), ROUND_TRIPS)
+def test_lists_come_back_equal_with_their_types(value: list[Any], kind: str) -> None:
+    encoded = encode_columns("field", value)
+    assert encoded is not None and encoded[0] == kind
+    decoded = decode_columns("field", kind, encoded[1])
+    assert decoded == value
+    assert [type(v) for v in decoded] == [type(v) for v in value]
+    assert all(type(x) is type(y) for a, b in zip(decoded, value, strict=True) if isinstance(a, tuple | list)
+               for x, y in zip(a, b, strict=True))  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        ["a\x00b"],  # would split in two on reading
+        [["ok"], ["a\x00b"]],
+        [(0, "a\x00b")],
+        [(2**64, "x")],  # beyond int64
+        [(True, "x")],  # a bool would come back as an int
+        [(0, "x"), (1, 2)],  # a column of mixed types
+        [(0, "x"), (1, "y", 2)],  # tuples of different lengths
+        [1.5, 2.5],
+        "not a list",
+    ],
+)
+def test_what_columns_cannot_hold_stays_json(value: Any) -> None:
+    assert encode_columns("field", value) is None
+
+
+def test_an_index_with_a_nul_in_its_texts_round_trips_through_json(tmp_path: Path) -> None:
+    index = small_index()
+    index = replace(index, fact_texts=["Ada live in\x00 London", "London home of Ada"])
+    path = tmp_path / "team-a.x.npz"
+    save_index(index, path, key_for(index))
+    with np.load(path) as members:
+        assert "fact_texts.utf8" not in members.files and "facts.c1.utf8" in members.files
+    loaded = load_index(path, key_for(index))
+    assert loaded is not None
+    assert_same(index, loaded)
+
+
+@pytest.mark.parametrize(
+    ("member", "damaged"),
+    [
+        ("field.count", np.array([5], dtype=np.int64)),
+        ("field.lengths", np.array([1, 1], dtype=np.int64)),
+        ("field.lengths", np.array([-1, 4], dtype=np.int64)),
+    ],
+)
+def test_arrays_that_do_not_fit_together_raise(member: str, damaged: np.ndarray) -> None:
+    kind, members = encode_columns("field", [["a", "b"], ["c"]]) or ("", {})
+    assert kind == "strs"
+    with pytest.raises(ValueError):
+        decode_columns("field", kind, {**members, member: damaged})
+
+
+def test_an_unknown_kind_raises() -> None:
+    with pytest.raises(ValueError, match="unknown column kind"):
+        decode_columns("field", "row:ix", {})
