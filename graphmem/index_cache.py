@@ -7,6 +7,8 @@ nothing stored is ever unpickled) holding:
 - ``__columns__``: which list fields are stored as flat arrays (graphmem.index_encoding), and how;
 - ``__fields__``: every other field as JSON (datetimes, tuples and Units tagged);
 - ``__key__``: what the file is valid for, as JSON (format, namespace, revision, model, store, counts).
+Members of 32 MB or more (the vectors, at scale) are read in one call, without zipfile's checksum pass:
+a short one is still caught (graphmem.index_encoding.large_members).
 
 The code is generic over RetrievalIndex's fields: a new field needs no cache code, and the
 field names and types are part of the format, so old files stop matching by themselves.
@@ -42,7 +44,15 @@ import scipy.sparse as sp
 from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit, build_index
 from graphmem.index_delta import DeltaError, RecordingStore, apply_delta
-from graphmem.index_encoding import collector_paused, decode_columns, encode_columns, from_tag, json_member, to_json
+from graphmem.index_encoding import (
+    collector_paused,
+    decode_columns,
+    encode_columns,
+    from_tag,
+    json_member,
+    large_members,
+    to_json,
+)
 from graphmem.store import EmbeddedStore, GraphStore
 from graphmem.store.base import check_namespace
 
@@ -188,17 +198,22 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
     if not key_matches(read_key(path), expected, counts=counts):
         return None
     try:
+        large = large_members(path)
         with np.load(path, allow_pickle=False) as members, collector_paused():
+
+            def member(key: str) -> np.ndarray:
+                return large[key] if key in large else members[key]
+
             other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
             columns = json.loads(members[_COLUMNS].tobytes())
             values: dict[str, Any] = {}
             for name in _cached_fields():
                 if f"{name}.shape" in members.files:
-                    parts = [members[f"{name}.{part}"] for part in ("data", "indices", "indptr")]
+                    parts = [member(f"{name}.{part}") for part in ("data", "indices", "indptr")]
                     values[name] = sp.csr_matrix(tuple(parts), shape=tuple(int(n) for n in members[f"{name}.shape"]))
                     values[name].check_format(full_check=True)
                 elif name in members.files:
-                    values[name] = members[name]
+                    values[name] = member(name)
                 elif name in columns:
                     values[name] = decode_columns(name, columns[name], members)
                 else:

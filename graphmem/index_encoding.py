@@ -15,14 +15,19 @@ from __future__ import annotations
 
 import gc
 import json
+import math
+import struct
+import zipfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from datetime import datetime
 from itertools import accumulate
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+from numpy.lib import format as npy_format
 
 from graphmem.index import Unit
 
@@ -171,3 +176,45 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+# ---------------------------------------------------------------- big arrays, read whole
+
+LARGE_MEMBER_BYTES = 32 * 2**20
+
+
+def large_members(path: Path, min_bytes: int = LARGE_MEMBER_BYTES) -> dict[str, np.ndarray]:
+    """The uncompressed array members of an ``.npz`` of at least ``min_bytes``, each read from the file in one
+    call. Through zipfile the same read goes in small chunks and then through a checksum pass: at 100k passages,
+    with about 1.7 GB of fact vectors, that was most of the load. ValueError when a member's header does not
+    fit the archive (a short member among them)."""
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as raw:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or info.file_size < min_bytes:
+                continue
+            if info.header_offset < 0:  # zipfile's guess when bytes before the directory are missing
+                raise ValueError(f"member {info.filename} starts before the file does")
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            if len(local) != 30 or local[:4] != b"PK\x03\x04":
+                raise ValueError(f"member {info.filename} has no local header")
+            name_length, extra_length = struct.unpack("<HH", local[26:30])
+            start = info.header_offset + 30 + name_length + extra_length
+            raw.seek(start)
+            version = npy_format.read_magic(raw)
+            read_header = npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+            shape, fortran_order, dtype = read_header(raw)
+            if dtype.hasobject:
+                raise ValueError(f"member {info.filename} holds Python objects")
+            count = math.prod(shape)
+            if raw.tell() + count * dtype.itemsize > start + info.file_size:
+                raise ValueError(f"member {info.filename} is shorter than its header says")
+            try:
+                flat = np.fromfile(raw, dtype=dtype, count=count)
+            except OSError as exc:  # numpy's answer to a file that ends early
+                raise ValueError(f"member {info.filename} is cut short ({exc})") from exc
+            if flat.size != count:
+                raise ValueError(f"member {info.filename} is cut short")
+            out[info.filename.removesuffix(".npy")] = flat.reshape(shape, order="F" if fortran_order else "C")
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zipfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 import pytest
 
 from graphmem.index_cache import load_index, save_index
-from graphmem.index_encoding import decode_columns, encode_columns
+from graphmem.index_encoding import decode_columns, encode_columns, large_members
 from tests.unit.test_index_cache import assert_same, key_for, small_index
 
 ROUND_TRIPS: list[tuple[list[Any], str]] = [
@@ -81,3 +82,28 @@ def test_arrays_that_do_not_fit_together_raise(member: str, damaged: np.ndarray)
 def test_an_unknown_kind_raises() -> None:
     with pytest.raises(ValueError, match="unknown column kind"):
         decode_columns("field", "row:ix", {})
+
+
+def test_large_members_read_whole_equal_what_numpy_reads(tmp_path: Path) -> None:
+    index = small_index()
+    path = tmp_path / "team-a.x.npz"
+    save_index(index, path, key_for(index))
+    read = large_members(path, min_bytes=1)
+    with np.load(path) as members:
+        assert set(read) == set(members.files)  # np.savez stores every member uncompressed
+        for name in members.files:
+            mine, numpys = read[name], members[name]
+            assert mine.dtype == numpys.dtype, name
+            assert np.array_equal(mine, numpys, equal_nan=mine.dtype.kind == "f"), name
+    assert large_members(path) == {}  # nothing of 32 MB here: every member goes through np.load
+
+
+def test_a_large_member_cut_short_raises(tmp_path: Path) -> None:
+    path = tmp_path / "big.npz"
+    np.savez(path, vectors=np.arange(100_000, dtype=np.float32).reshape(1000, 100))
+    data = bytearray(path.read_bytes())
+    info = zipfile.ZipFile(path).getinfo("vectors.npy")
+    start = info.header_offset + 30 + len(info.filename) + 200  # inside the array's bytes
+    path.write_bytes(bytes(data[:start]) + bytes(data[start + 1000 :]))  # 1,000 bytes gone, the directory kept
+    with pytest.raises((ValueError, zipfile.BadZipFile)):
+        large_members(path, min_bytes=1)
