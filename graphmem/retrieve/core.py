@@ -39,7 +39,7 @@ from graphmem.retrieve.ppr import PageRankSolver
 from graphmem.retrieve.recognition import FactFilter
 from graphmem.retrieve.results import Hit, Query, Retrieval, Seeds, Walk, WalkStart
 from graphmem.retrieve.trust_gate import TrustGate
-from graphmem.retrieve.walk import untopical_titles, walk_graph
+from graphmem.retrieve.walk import unit_topics, untopical_titles, walk_graph
 from graphmem.temporal.strength import UnitStrength, weigh
 from graphmem.trust import TrustPolicy
 
@@ -109,12 +109,13 @@ class Retriever:
         retired = ~np.isnan(index.fact_expired_at)
         self._gate = TrustGate(index, self.config.trust)  # and facts stated only by excluded units, likewise
         self._current = self._gate.facts(~retired if retired.any() else None)
+        self._topics = unit_topics(index)
         self._solver = PageRankSolver(walk_graph(index, self.config.topic_weight, self._current,
-                                                 self._gate.excluded))  # every query  # fmt: skip
+                                                 self._gate.excluded, self._topics))  # every query  # fmt: skip
         self._passages_per_entity = np.maximum(index.entity_passage_counts(), 1.0)
         self._bm25: Any = None
         self._linkable = np.array([t not in self.config.unlinked_types for t in index.entity_types], dtype=bool)
-        self._titles = untopical_titles(index)
+        self._titles = untopical_titles(index, self._topics)
         # no n-gram longer than the longest name or title can match: the look-ups stop there
         longest = max((len(key.split()) for key in (*index.name_to_entity, *self._titles)), default=1)
         self._max_ngram = max(1, min(self.config.max_ngram, longest))
@@ -205,7 +206,8 @@ class Retriever:
             starts, ends = index.fact_valid_from, index.fact_valid_to
             valid = self._gate.facts(~(starts > t) & ~(ends <= t))  # NaN (unknown) compares False: undated holds
             units = ~(self.unit_times() > t)
-            solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid, self._gate.excluded))
+            solver = PageRankSolver(walk_graph(index, self.config.topic_weight, valid, self._gate.excluded,
+                                               self._topics))  # fmt: skip
             self._as_of_cache = (t, solver, valid, units)
         return self._as_of_cache[1], self._as_of_cache[2], self._as_of_cache[3]
 

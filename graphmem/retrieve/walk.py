@@ -36,22 +36,29 @@ def topic_entity(index: RetrievalIndex, title: str | None) -> int | None:
     return row if row is not None else index.name_to_entity.get(normalise_key(title))
 
 
-def untopical_titles(index: RetrievalIndex) -> dict[str, list[int]]:
+def unit_topics(index: RetrievalIndex) -> list[int | None]:
+    """Each unit's topic entity (``topic_entity`` of its title). Worked out once per retriever: at 100k passages
+    each pass over the titles takes about a second."""
+    return [topic_entity(index, unit.title) for unit in index.units]
+
+
+def untopical_titles(index: RetrievalIndex, topics: list[int | None] | None = None) -> dict[str, list[int]]:
     """Normalised titles that name no entity (long titles the extractor did not keep), with their units:
     the query can still name such a unit by its title."""
+    topics = unit_topics(index) if topics is None else topics
     titles: dict[str, list[int]] = {}
     for row, unit in enumerate(index.units):
-        if unit.title and topic_entity(index, unit.title) is None:
+        if unit.title and topics[row] is None:
             titles.setdefault(normalise_key(_DISAMBIGUATION.sub("", unit.title)), []).append(row)
     titles.pop("", None)
     return titles
 
 
-def topic_edges(index: RetrievalIndex, weight: float) -> sp.csr_matrix:
+def topic_edges(index: RetrievalIndex, weight: float, topics: list[int | None] | None = None) -> sp.csr_matrix:
     """Edges from the entity a titled unit's title names to that unit."""
     size = index.graph.shape[0]
-    pairs = [(u, index.n_units + e) for u, unit in enumerate(index.units)
-             if (e := topic_entity(index, unit.title)) is not None]  # fmt: skip
+    topics = unit_topics(index) if topics is None else topics
+    pairs = [(u, index.n_units + e) for u, e in enumerate(topics) if e is not None]
     if not pairs or weight <= 0:
         return sp.csr_matrix((size, size))
     units, entities = (np.array(side) for side in zip(*pairs, strict=True))
@@ -61,7 +68,8 @@ def topic_edges(index: RetrievalIndex, weight: float) -> sp.csr_matrix:
 
 
 def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarray | None = None,
-               excluded_units: np.ndarray | None = None) -> sp.csr_matrix:  # fmt: skip
+               excluded_units: np.ndarray | None = None,
+               topics: list[int | None] | None = None) -> sp.csr_matrix:  # fmt: skip
     """The index graph plus topic edges; with ``valid_facts``, relations from those facts only; without the
     edges of ``excluded_units``."""
     graph = index.graph
@@ -70,7 +78,7 @@ def walk_graph(index: RetrievalIndex, topic_weight: float, valid_facts: np.ndarr
         facts = [fact for fact, valid in zip(index.facts, valid_facts, strict=True) if valid]
         graph, _ = assemble(index.n_units, len(index.entity_ids), np.column_stack([mentions.row, mentions.col]),
                             facts, index.synonym_pairs, index.synonym_scores)  # fmt: skip
-    graph = (graph + topic_edges(index, topic_weight)).tocsr()
+    graph = (graph + topic_edges(index, topic_weight, topics)).tocsr()
     if excluded_units is None or not excluded_units.any():
         return graph
     keep = np.ones(graph.shape[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import random
 import time
 from collections.abc import Sequence
 
@@ -12,7 +13,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphmem.index import RetrievalIndex, Unit
-from graphmem.retrieve.explain import _PAIR_FACTS, Path, relation_facts, seed_paths
+from graphmem.retrieve.explain import _PAIR_FACTS, PairFacts, Path, relation_facts, seed_paths
 
 
 def make_index(units: list[str], entities: list[str], mentions: Sequence[tuple[str, str]],
@@ -171,7 +172,8 @@ def test_unreachable_units_and_the_hop_limit_leave_no_entry() -> None:
 def test_the_fact_lookup_is_built_once_per_index_and_forgotten_with_it() -> None:
     index = make_index(units=["p"], entities=["A", "B"], mentions=[("p", "B")], facts=[("A", "owns", "B")])
     first = relation_facts(index)
-    assert relation_facts(index) is first and first == {(0, 1): [(0, "owns", 1, "f0")]}
+    assert relation_facts(index) is first and first.get((0, 1)) == [(0, "owns", 1, "f0")]
+    assert first.get((0, 0)) is None and first.get((1, 1)) is None
     key = id(index)
     assert key in _PAIR_FACTS
     del index, first
@@ -289,3 +291,16 @@ def test_paths_stay_cheap_on_a_100k_node_graph_with_hubs() -> None:
             assert path.hops <= 4 and path.seed in seeds and isinstance(path, Path)
         reached_total += len(paths)
     assert reached_total > 15  # random units are mostly within four hops of a hub-connected seed
+
+
+def test_the_pair_lookup_gives_each_pairs_facts_in_index_order() -> None:
+    rng = random.Random(5)
+    facts = [(rng.randrange(12), f"p{i % 4}", rng.randrange(12), f"f{i}") for i in range(400)]
+    expected: dict[tuple[int, int], list[tuple[int, str, int, str]]] = {}
+    for fact in facts:
+        expected.setdefault((min(fact[0], fact[2]), max(fact[0], fact[2])), []).append(fact)
+    lookup = PairFacts(facts, 12)
+    for low in range(12):
+        for high in range(low, 12):
+            assert lookup.get((low, high)) == expected.get((low, high)), (low, high)
+    assert PairFacts([], 0).get((0, 0)) is None
