@@ -3,8 +3,9 @@
     python -m graphmem.bench.scale [--documents 100000] [--dir .graphmem/bench-scale]
 
 Prints the ingestion's wall time and words/s, the peak memory of this process and of its extraction workers,
-the retrieval index's build time, and the time a fresh Memory takes to load the index from disk. The store is
-left in --dir (remove it by hand); a second run on the same folder measures the load only.
+the retrieval index's build time, the time a fresh Memory takes to load the index from disk, and the time
+of its first query and of later ones. The store is left in --dir (remove it by hand); a second run on the
+same folder measures the load and the queries only.
 """
 
 from __future__ import annotations
@@ -52,19 +53,26 @@ def main() -> None:
             print(f"peak memory: {own:,.0f} MB this process, {workers:,.0f} MB the largest extraction worker")
         counts = memory.counts()
     print(f"graph: {counts.total_nodes:,} nodes, {counts.total_edges:,} edges")
-    started = time.perf_counter()
-    with Memory(store, "scale") as fresh:
-        index = fresh.index()
-        load = time.perf_counter() - started
-        print(f"index load in a fresh Memory: {load:.2f} s ({index.origin}; {index.n_units:,} passages, "
-              f"{len(index.entity_ids):,} entities, {len(index.facts):,} facts)")  # fmt: skip
-        asked = questions(fresh, 20)
-        fresh.retrieve(asked[0])
+    for _ in range(2):  # a cache file of an older format is rebuilt first, then loaded
         started = time.perf_counter()
-        for question in asked[1:]:
-            fresh.retrieve(question)
-        print(f"ppr query: {(time.perf_counter() - started) / (len(asked) - 1) * 1000:.0f} ms on average")
-
+        with Memory(store, "scale") as fresh:
+            index = fresh.index()
+            load = time.perf_counter() - started
+            if index.origin != "disk":
+                print(f"retrieval index: {index.origin} in {load:.1f} s (no current cache file)")
+                continue
+            print(f"index load in a fresh Memory: {load:.2f} s ({index.n_units:,} passages, "
+                  f"{len(index.entity_ids):,} entities, {len(index.facts):,} facts)")  # fmt: skip
+            asked = questions(fresh, 21)
+            started = time.perf_counter()
+            fresh.retrieve(asked[0])
+            print(f"first ppr query: {(time.perf_counter() - started) * 1000:,.0f} ms (the retriever's set-up and "
+                  f"the model's load included)")  # fmt: skip
+            started = time.perf_counter()
+            for question in asked[1:]:
+                fresh.retrieve(question)
+            print(f"ppr query: {(time.perf_counter() - started) / (len(asked) - 1) * 1000:.0f} ms on average")
+            break
 
 if __name__ == "__main__":
     main()
