@@ -75,8 +75,9 @@ class EmbeddedStore:
 
     def _check_schema_version(self) -> None:
         row = self._conn.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
-        if row is None:
+        if row is None:  # a new file: it gets its id now, before any writer can hold the lock file_id would wait on
             self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._conn.execute("INSERT OR IGNORE INTO meta VALUES ('file_id', ?)", (uuid.uuid4().hex,))
         elif int(row[0]) != SCHEMA_VERSION:
             raise StoreUnavailableError(
                 f"{self.path} has schema version {row[0]}, this graphmem reads {SCHEMA_VERSION}"
