@@ -77,12 +77,17 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:20]
 
 
+def _unwrapped(store: GraphStore) -> GraphStore:
+    """The store behind the recorder of writes (graphmem.index_delta), if any."""
+    return store.inner if isinstance(store, RecordingStore) else store
+
+
 def cache_dir(store: GraphStore) -> Path:
     """GRAPHMEM_INDEX_CACHE, else beside an embedded store's file, else .graphmem/index-cache."""
     override = os.environ.get(CACHE_ENV)
     if override:
         return Path(override)
-    store = store.inner if isinstance(store, RecordingStore) else store
+    store = _unwrapped(store)
     if isinstance(store, EmbeddedStore):
         return store.path.with_name(store.path.stem + ".index-cache")
     return Path(".graphmem") / "index-cache"
@@ -90,7 +95,7 @@ def cache_dir(store: GraphStore) -> Path:
 
 def store_identity(store: GraphStore) -> str:
     """Which store this is: an embedded store's absolute path, else its repr (a Neo4j URI and database)."""
-    store = store.inner if isinstance(store, RecordingStore) else store
+    store = _unwrapped(store)
     if isinstance(store, EmbeddedStore):
         return f"embedded:{store.path.resolve()}" + (f"#{store.file_id}" if store.file_id else "")
     return repr(store)
@@ -115,7 +120,7 @@ class CacheKey:
 def counts_digest(store: GraphStore, namespace: str) -> str:
     """The namespace's node and edge counts, digested; "" for an embedded store with a file id, which its
     identity names instead (counting takes seconds at 100k passages)."""
-    inner = store.inner if isinstance(store, RecordingStore) else store
+    inner = _unwrapped(store)
     if isinstance(inner, EmbeddedStore) and inner.file_id is not None:
         return ""
     counts = store.counts(namespace)

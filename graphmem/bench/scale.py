@@ -74,5 +74,6 @@ def main() -> None:
             print(f"ppr query: {(time.perf_counter() - started) / (len(asked) - 1) * 1000:.0f} ms on average")
             break
 
+
 if __name__ == "__main__":
     main()

@@ -40,13 +40,10 @@ from typing import Any
 
 import numpy as np
 
-from graphmem.index import RetrievalIndex
+from graphmem.index import FactTuple, RetrievalIndex
 
 MENTIONS, RELATION, SYNONYM = "mentions", "relation", "synonym"
 _SHOWN_PREDICATES = 3  # per step in the one-line form; the data keeps all of them
-
-FactTuple = tuple[int, str, int, str]
-
 
 class PairFacts:
     """(low entity row, high entity row) → the facts joining them, in index order. One sorted array of pair keys
