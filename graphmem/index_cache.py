@@ -251,10 +251,19 @@ def check_index(index: RetrievalIndex) -> None:
         raise ValueError("units or entity ids of the wrong type")
     rows = [s for s, _, _, _ in index.facts] + [o for _, _, o, _ in index.facts] + list(index.name_to_entity.values())
     rows += index.synonym_pairs.ravel().tolist()
-    if not all(isinstance(r, int) and 0 <= r < n_entities for r in rows):
+    if not _rows_in_range(rows, n_entities):
         raise ValueError("an entity row out of range")
     if len(index.supersessions) and not (index.supersessions.min() >= 0 and index.supersessions.max() < n_facts):
         raise ValueError("a supersession's fact row out of range")
+
+
+def _rows_in_range(rows: list[Any], size: int) -> bool:
+    """Every row an int (not a float, string or None) in [0, size). One numpy pass: a generator over the 3M
+    rows of a 100k-passage index took 0.6 s of its load."""
+    if not rows:
+        return True
+    array = np.array(rows)  # a float, string or None anywhere makes it float, str or object, not int
+    return array.dtype.kind == "i" and bool(array.min() >= 0) and bool(array.max() < size)
 
 
 # ---------------------------------------------------------------- one current index per namespace

@@ -14,7 +14,15 @@ import scipy.sparse as sp
 
 from graphmem import index_cache
 from graphmem.index import RetrievalIndex, Unit
-from graphmem.index_cache import CacheKey, cache_dir, load_index, read_key, save_index, store_identity
+from graphmem.index_cache import (
+    CacheKey,
+    _rows_in_range,
+    cache_dir,
+    load_index,
+    read_key,
+    save_index,
+    store_identity,
+)
 from graphmem.store import EmbeddedStore, InvalidRecordError
 
 
@@ -237,3 +245,12 @@ def test_an_index_cached_for_a_deleted_store_is_not_used_by_its_successor(
             indexes.append(memory.index())
     assert indexes[0].revision == indexes[1].revision
     assert indexes[1].origin == "rebuild" and [u.text for u in indexes[1].units] == [texts[1]]
+
+
+@pytest.mark.parametrize(
+    ("rows", "ok"),
+    [([], True), ([0, 4, 2], True), ([0, 5], False), ([-1, 2], False), ([1, 2.0], False), ([1, "2"], False),
+     ([1, None], False), ([1, 2**70], False), ([True, False], False)],
+)  # fmt: skip
+def test_entity_rows_are_ints_in_range(rows: list[object], ok: bool) -> None:
+    assert _rows_in_range(rows, 5) is ok
