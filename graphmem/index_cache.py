@@ -250,20 +250,19 @@ def check_index(index: RetrievalIndex) -> None:
     if not all(isinstance(u, Unit) for u in index.units) or not all(isinstance(e, str) for e in index.entity_ids):
         raise ValueError("units or entity ids of the wrong type")
     rows = [s for s, _, _, _ in index.facts] + [o for _, _, o, _ in index.facts] + list(index.name_to_entity.values())
-    rows += index.synonym_pairs.ravel().tolist()
-    if not _rows_in_range(rows, n_entities):
+    if not (_rows_in_range(rows, n_entities) and _rows_in_range(index.synonym_pairs, n_entities)):
         raise ValueError("an entity row out of range")
     if len(index.supersessions) and not (index.supersessions.min() >= 0 and index.supersessions.max() < n_facts):
         raise ValueError("a supersession's fact row out of range")
 
 
-def _rows_in_range(rows: list[Any], size: int) -> bool:
+def _rows_in_range(rows: list[Any] | np.ndarray, size: int) -> bool:
     """Every row an int (not a float, string or None) in [0, size). One numpy pass: a generator over the 3M
     rows of a 100k-passage index took 0.6 s of its load."""
-    if not rows:
+    array = np.asarray(rows)  # a float, string or None anywhere makes it float, str or object, not int
+    if not array.size:
         return True
-    array = np.array(rows)  # a float, string or None anywhere makes it float, str or object, not int
-    return array.dtype.kind == "i" and bool(array.min() >= 0) and bool(array.max() < size)
+    return array.dtype.kind in "iu" and bool(array.min() >= 0) and bool(array.max() < size)
 
 
 # ---------------------------------------------------------------- one current index per namespace
