@@ -45,6 +45,7 @@ from graphmem.index import FactTuple, RetrievalIndex
 MENTIONS, RELATION, SYNONYM = "mentions", "relation", "synonym"
 _SHOWN_PREDICATES = 3  # per step in the one-line form; the data keeps all of them
 
+
 class PairFacts:
     """(low entity row, high entity row) → the facts joining them, in index order. One sorted array of pair keys
     rather than a dict of lists: built in 0.3 s for a million facts, where the dict took seconds."""
