@@ -7,8 +7,9 @@ nothing stored is ever unpickled) holding:
 - ``__columns__``: which list fields are stored as flat arrays (graphmem.index_encoding), and how;
 - ``__fields__``: every other field as JSON (datetimes, tuples and Units tagged);
 - ``__key__``: what the file is valid for, as JSON (format, namespace, revision, model, store, counts).
-Members of 32 MB or more (the vectors, at scale) are read in one call, without zipfile's checksum pass:
-a short one is still caught (graphmem.index_encoding.large_members).
+Members of 32 MB or more (the vectors, at scale) are read straight into their arrays by a few threads, without
+zipfile's checksum pass, while the small ones are decoded; a short one is still caught
+(graphmem.index_encoding.LargeMembers).
 
 The code is generic over RetrievalIndex's fields: a new field needs no cache code, and the
 field names and types are part of the format, so old files stop matching by themselves.
@@ -45,12 +46,12 @@ from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit, build_index
 from graphmem.index_delta import DeltaError, RecordingStore, apply_delta
 from graphmem.index_encoding import (
+    LargeMembers,
     collector_paused,
     decode_columns,
     encode_columns,
     from_tag,
     json_member,
-    large_members,
     to_json,
 )
 from graphmem.store import EmbeddedStore, GraphStore
@@ -203,15 +204,21 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
     if not key_matches(read_key(path), expected, counts=counts):
         return None
     try:
-        large = large_members(path)
-        with np.load(path, allow_pickle=False) as members, collector_paused():
+        with LargeMembers(path) as reading, np.load(path, allow_pickle=False) as members, collector_paused():
+            # the small members are decoded while the large ones are read (graphmem.index_encoding.LargeMembers)
+            other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
+            columns = json.loads(members[_COLUMNS].tobytes())
+            values: dict[str, Any] = {}
+            for name in _cached_fields():
+                if name in columns:
+                    values[name] = decode_columns(name, columns[name], members)
+                elif name not in members.files and f"{name}.shape" not in members.files:
+                    values[name] = other[name]
+            large = reading.result()
 
             def member(key: str) -> np.ndarray:
                 return large[key] if key in large else members[key]
 
-            other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
-            columns = json.loads(members[_COLUMNS].tobytes())
-            values: dict[str, Any] = {}
             for name in _cached_fields():
                 if f"{name}.shape" in members.files:
                     parts = [member(f"{name}.{part}") for part in ("data", "indices", "indptr")]
@@ -219,10 +226,6 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
                     values[name].check_format(full_check=True)
                 elif name in members.files:
                     values[name] = member(name)
-                elif name in columns:
-                    values[name] = decode_columns(name, columns[name], members)
-                else:
-                    values[name] = other[name]
         index = RetrievalIndex(**values)
         check_index(index)
         return index

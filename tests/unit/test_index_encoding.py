@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+from graphmem import index_encoding
 from graphmem.index_cache import load_index, save_index
-from graphmem.index_encoding import decode_columns, encode_columns, large_members
+from graphmem.index_encoding import LargeMembers, decode_columns, encode_columns, large_members
 from tests.unit.test_index_cache import assert_same, key_for, small_index
 
 ROUND_TRIPS: list[tuple[list[Any], str]] = [
@@ -107,3 +108,30 @@ def test_a_large_member_cut_short_raises(tmp_path: Path) -> None:
     path.write_bytes(bytes(data[:start]) + bytes(data[start + 1000 :]))  # 1,000 bytes gone, the directory kept
     with pytest.raises((ValueError, zipfile.BadZipFile)):
         large_members(path, min_bytes=1)
+
+
+def test_large_members_read_in_many_chunks_by_several_threads_come_back_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index_encoding, "_READ_CHUNK", 4096)  # 1,000 x 100 float32: 98 chunks, some partial
+    vectors = np.random.default_rng(7).standard_normal((1000, 100)).astype(np.float32)
+    path = tmp_path / "big.npz"
+    np.savez(path, vectors=vectors, fortran=np.asfortranarray(vectors[:50]), empty=np.zeros((0, 3)))
+    read = large_members(path, min_bytes=0)
+    assert read["vectors"].dtype == np.float32 and np.array_equal(read["vectors"], vectors)
+    assert np.array_equal(read["fortran"], vectors[:50]) and read["empty"].shape == (0, 3)
+
+
+def test_a_file_ending_inside_a_member_while_it_is_read_raises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "big.npz"
+    np.savez(path, vectors=np.ones((1000, 100), dtype=np.float32))
+    real = index_encoding._layouts
+
+    def grown(path: Path, min_bytes: int) -> list[Any]:  # as if the file were cut after its headers were read
+        return [replace(lay, shape=(lay.shape[0] * 3, *lay.shape[1:])) for lay in real(path, min_bytes)]
+
+    monkeypatch.setattr(index_encoding, "_layouts", grown)
+    with LargeMembers(path, min_bytes=1) as reading, pytest.raises(ValueError, match="vectors is cut short"):
+        reading.result()
