@@ -351,6 +351,7 @@ class Memory:
         return result.rows
 
     def close(self) -> None:
+        self._batcher.close()
         close = getattr(self._embedder, "close", None)
         if close is not None:
             close()

@@ -126,3 +126,31 @@ def test_other_modes_are_not_batched(retriever: Retriever) -> None:
     with pytest.raises(ValueError, match="unknown mode"):
         batcher.search(retriever, ASKED[2], mode="psychic")
     assert batcher.batches == 0
+
+
+def test_batches_of_several_run_on_the_batchers_thread_which_close_stops(retriever: Retriever) -> None:
+    def batch_threads() -> list[threading.Thread]:
+        return [t for t in threading.enumerate() if t.name.startswith("graphmem-batch")]
+
+    batcher = QueryBatcher(max_batch=8, max_parallel=1)
+    before = len(batch_threads())
+    seen: list[str] = []
+    search = retriever.search
+
+    def noting(*args: object, **kwargs: object) -> Retrieval:
+        seen.append(threading.current_thread().name)
+        return search(*args, **kwargs)  # type: ignore[arg-type]
+
+    retriever.search = noting  # type: ignore[method-assign]  # used by the one-query path only
+    try:
+        waiting_calls(batcher, retriever, ASKED[:3])
+        batcher.search(retriever, ASKED[3], k=5, mode="ppr")  # alone: answered on the caller's thread
+    finally:
+        del retriever.search
+    assert seen == [threading.current_thread().name]
+    assert len(batch_threads()) == before + 1
+    batcher.close()
+    assert len(batch_threads()) == before
+    outcomes = waiting_calls(batcher, retriever, ASKED[:2])  # started again
+    assert all("result" in o for o in outcomes) and (batcher.batches, batcher.queries) == (3, 6)
+    batcher.close()
