@@ -59,7 +59,7 @@ from graphmem.store.base import check_namespace
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 2: units carry their trust level and flags; 3: long lists as columns (index_encoding)
+FORMAT_VERSION = 4  # 2: units carry trust and flags; 3: long lists as columns (index_encoding); 4: units too
 CACHE_ENV = "GRAPHMEM_INDEX_CACHE"
 _KEY, _FIELDS, _COLUMNS = "__key__", "__fields__", "__columns__"
 

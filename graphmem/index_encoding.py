@@ -5,7 +5,11 @@
   - ``str``: strings, stored as their UTF-8 joined by NUL, with their count;
   - ``strs``: lists of strings, flattened like ``str``, with each list's length;
   - ``row:<kinds>``: tuples of one length whose positions each hold only ints (``i``) or only strings
-    (``s``), one column per position.
+    (``s``), one column per position;
+  - ``records:<class>:<kinds>``: instances of a dataclass named below (the retrieval units), one column per
+    field, each ``s`` or ``i``, ``s?``, ``i?`` or ``t?`` (strings, ints or datetimes, some None: a mask says
+    which), ``ts`` (tuples of strings) or ``j`` (any other column, as JSON). 100k units read back from JSON took
+    over a second.
   A string containing NUL keeps its whole field in JSON, as does an int outside 64 bits.
 - Everything else as JSON in which every object is a one-key tag (datetimes, tuples, dicts, Units), so that
   reading needs no schema and never unpickles.
@@ -130,6 +134,8 @@ def encode_columns(name: str, value: Any) -> tuple[str, dict[str, np.ndarray]] |
         if arrays is None:
             return None
         return "strs", {**arrays, f"{name}.lengths": np.array([len(v) for v in value], dtype=np.int64)}
+    if value and type(value[0]) in _DATACLASSES.values() and all(type(v) is type(value[0]) for v in value):
+        return _records(name, value)
     if value and all(type(v) is tuple for v in value) and len({len(v) for v in value}) == 1:
         columns = list(zip(*value, strict=True))
         kinds = [_column_kind(c) for c in columns]
@@ -164,7 +170,90 @@ def decode_columns(name: str, kind: str, members: Mapping[str, np.ndarray]) -> l
         if len({len(c) for c in columns}) > 1:
             raise ValueError(f"{name}'s columns differ in length")
         return list(zip(*columns, strict=True))
+    if kind.startswith("records:"):
+        return _read_records(name, kind, members)
     raise ValueError(f"unknown column kind {kind!r} for {name}")
+
+
+# ---------------------------------------------------------------- records: a dataclass's fields as columns
+
+
+def _field_kind(column: Sequence[Any]) -> str:
+    kinds = {type(v) for v in column}
+    if kinds <= {str} or kinds <= {int}:
+        return "s" if str in kinds else "i"  # an empty column reads as strings
+    for letter, kind in (("s?", str), ("i?", int), ("t?", datetime)):
+        if kinds <= {kind, type(None)}:
+            return letter
+    if kinds <= {tuple} and all(type(s) is str for v in column for s in v):
+        return "ts"
+    return "j"
+
+
+def _field_arrays(letter: str, column: Sequence[Any], prefix: str) -> dict[str, np.ndarray] | None:
+    if letter == "j":
+        return {f"{prefix}.json": json_member(to_json(list(column)))}
+    if letter == "ts":
+        arrays = _strings([s for v in column for s in v], prefix)
+        return None if arrays is None else {**arrays, f"{prefix}.lengths": np.array([len(v) for v in column],
+                                                                                    dtype=np.int64)}  # fmt: skip
+    present = [v for v in column if v is not None]
+    if letter[0] == "t":
+        present = [v.isoformat() for v in present]
+    arrays = (_ints if letter[0] == "i" else _strings)(present, prefix)
+    if arrays is None:
+        return None
+    if letter.endswith("?"):
+        arrays[f"{prefix}.none"] = np.array([v is None for v in column], dtype=np.bool_)
+    return arrays
+
+
+def _records(name: str, value: list[Any]) -> tuple[str, dict[str, np.ndarray]]:
+    cls = type(value[0])
+    letters: list[str] = []
+    arrays: dict[str, np.ndarray] = {}
+    for position, field in enumerate(fields(cls)):
+        column = [getattr(v, field.name) for v in value]
+        letter = _field_kind(column)
+        part = _field_arrays(letter, column, f"{name}.f{position}")
+        if part is None:  # a NUL inside a string or an int past 64 bits: that column as JSON
+            letter, part = "j", _field_arrays("j", column, f"{name}.f{position}")
+        assert part is not None
+        letters.append(letter)
+        arrays.update(part)
+    return f"records:{cls.__name__}:{','.join(letters)}", arrays
+
+
+def _read_field(letter: str, members: Mapping[str, np.ndarray], prefix: str) -> list[Any]:
+    if letter == "j":
+        column = json.loads(members[f"{prefix}.json"].tobytes(), object_hook=from_tag)
+        if not isinstance(column, list):
+            raise ValueError(f"{prefix} is not a list")
+        return column
+    if letter == "ts":
+        return [tuple(v) for v in decode_columns(prefix, "strs", members)]
+    present = members[f"{prefix}.int64"].tolist() if letter[0] == "i" else _read_strings(members, prefix)
+    if letter[0] == "t":
+        present = [datetime.fromisoformat(v) for v in present]
+    if not letter.endswith("?"):
+        return present
+    missing = members[f"{prefix}.none"]
+    if missing.dtype != np.bool_ or int(len(missing) - missing.sum()) != len(present):
+        raise ValueError(f"{prefix}'s mask does not fit its values")
+    values = iter(present)
+    return [None if gone else next(values) for gone in missing.tolist()]
+
+
+def _read_records(name: str, kind: str, members: Mapping[str, np.ndarray]) -> list[Any]:
+    _, class_name, joined = kind.split(":", 2)
+    cls = _DATACLASSES.get(class_name)
+    letters = joined.split(",")
+    if cls is None or len(letters) != len(fields(cls)) or not set(letters) <= {"s", "i", "s?", "i?", "t?", "ts", "j"}:
+        raise ValueError(f"unknown column kind {kind!r} for {name}")
+    columns = [_read_field(letter, members, f"{name}.f{i}") for i, letter in enumerate(letters)]
+    if len({len(c) for c in columns}) > 1:
+        raise ValueError(f"{name}'s columns differ in length")
+    return [cls(*row) for row in zip(*columns, strict=True)]
 
 
 @contextmanager

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import zipfile
-from dataclasses import replace
+from dataclasses import fields, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +12,27 @@ import numpy as np
 import pytest
 
 from graphmem import index_encoding
+from graphmem.index import Unit
 from graphmem.index_cache import load_index, save_index
 from graphmem.index_encoding import LargeMembers, decode_columns, encode_columns, large_members
 from tests.unit.test_index_cache import assert_same, key_for, small_index
 
+WHEN = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
+UNITS = [
+    Unit("p:1", "Ada lives in London.", "d:1", "Ada", 0, 20, None, WHEN, "trusted", ("imperative",)),
+    Unit("t:2", "Zoë ✓ 東京", "g:1", None, None, None, "Bob", None, "normal", ()),
+    Unit("p:3", "", "d:2", "", 5, 5, "", datetime(1999, 1, 1), "low", ("a", "b\tc")),
+]
 ROUND_TRIPS: list[tuple[list[Any], str]] = [
     ([], "str"),
     (["", "Ada", "Zoë ✓ 東京", "a\nb", "\x01"], "str"),
     ([[], ["p:1"], ["", "x\ty"], []], "strs"),
     ([(0, "live_in", 1, "f:1"), (2**62, "", -3, "f:ü")], "row:isis"),
     ([("a",), ("b",)], "row:s"),
+    (UNITS, "records:Unit:s,s,s,s?,i?,i?,s?,t?,s,ts"),
+    (UNITS[:1], "records:Unit:s,s,s,s,i,i,s?,t?,s,ts"),  # a column of None alone reads as optional strings
+    ([replace(UNITS[0], text="a\x00b", start=2**70, timestamp="2024")], "records:Unit:s,j,s,s,j,i,s?,s,s,ts"),
+    ([replace(UNITS[0], start=True, flags=("x", 1))], "records:Unit:s,s,s,s,j,i,s?,t?,s,j"),  # type: ignore[arg-type]
 ]
 
 
@@ -135,3 +147,31 @@ def test_a_file_ending_inside_a_member_while_it_is_read_raises(
     monkeypatch.setattr(index_encoding, "_layouts", grown)
     with LargeMembers(path, min_bytes=1) as reading, pytest.raises(ValueError, match="vectors is cut short"):
         reading.result()
+
+
+def test_units_come_back_equal_field_by_field() -> None:
+    kind, members = encode_columns("units", UNITS) or ("", {})
+    decoded = decode_columns("units", kind, members)
+    for mine, theirs in zip(decoded, UNITS, strict=True):
+        for field in fields(Unit):
+            a, b = getattr(mine, field.name), getattr(theirs, field.name)
+            assert a == b and type(a) is type(b), field.name
+    assert decoded[0].timestamp.tzinfo is not None and decoded[2].timestamp.tzinfo is None
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        ("records:Unit:s,s,s,s?,i?,i?,s?,t?,s", None),  # a field short
+        ("records:Nope:s,s,s,s?,i?,i?,s?,t?,s,ts", None),  # a class the cache may not name
+        ("records:Unit:s,s,s,x,i?,i?,s?,t?,s,ts", None),
+        ("records:Unit:s,s,s,s?,i?,i?,s?,t?,s,ts", ("units.f3.none", np.array([True, True, True]))),
+        ("records:Unit:s,s,s,s?,i?,i?,s?,t?,s,ts", ("units.f0.count", np.array([2], dtype=np.int64))),
+    ],
+)
+def test_unit_columns_that_do_not_fit_raise(kind: str, change: tuple[str, np.ndarray] | None) -> None:
+    _, members = encode_columns("units", UNITS) or ("", {})
+    if change is not None:
+        members = {**members, change[0]: change[1]}
+    with pytest.raises(ValueError):
+        decode_columns("units", kind, members)
