@@ -275,6 +275,13 @@ def encode(embedder: Embedder, texts: Sequence[str]) -> np.ndarray:
     return np.asarray(embedder.encode(list(texts)), dtype=np.float32)
 
 
+def half_precision(vectors: np.ndarray) -> np.ndarray:
+    """float32 vectors rounded to what float16 holds. The fact vectors are kept so: they pick the facts that seed
+    a walk, which that rounding (about 1e-5 on a cosine) does not change, and the cache then stores them in half
+    the bytes, exactly (graphmem.index_cache): at 100k passages they are 1.7 of the file's 2.4 GB."""
+    return np.asarray(vectors, dtype=np.float32).astype(np.float16).astype(np.float32)
+
+
 def as_pairs(pairs: Iterable[tuple[int, int]]) -> np.ndarray:
     return np.array(sorted(pairs), dtype=np.int64).reshape(-1, 2)
 
@@ -357,7 +364,7 @@ def build_index(store: GraphStore, namespace: str, embedder: Embedder) -> Retrie
         entity_vectors=encode(embedder, entity_names),
         name_to_entity=name_index(entity_ids, rows),
         facts=facts,
-        fact_vectors=encode(embedder, [f.text for f in kept]),
+        fact_vectors=half_precision(encode(embedder, [f.text for f in kept])),
         fact_texts=[f.text for f in kept],
         entity_aliases=[r.aliases for r in rows],
         fact_valid_from=np.array([f.valid_from for f in kept], dtype=np.float64),

@@ -2,8 +2,8 @@
 
 A cache file is one ``.npz`` (numpy's zip of arrays, read with ``allow_pickle=False``, so
 nothing stored is ever unpickled) holding:
-- each array field of RetrievalIndex as a member, each sparse matrix as ``<field>.data``,
-  ``.indices``, ``.indptr`` and ``.shape``;
+- each array field of RetrievalIndex as a member (``<field>.f16`` when it is float32 and float16 holds it
+  exactly: the fact vectors), each sparse matrix as ``<field>.data``, ``.indices``, ``.indptr`` and ``.shape``;
 - ``__columns__``: which list fields are stored as flat arrays (graphmem.index_encoding), and how;
 - ``__fields__``: every other field as JSON (datetimes, tuples and Units tagged);
 - ``__key__``: what the file is valid for, as JSON (format, namespace, revision, model, store, counts).
@@ -59,7 +59,7 @@ from graphmem.store.base import check_namespace
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 2: units carry trust and flags; 3: long lists as columns (index_encoding); 4: units too
+FORMAT_VERSION = 5  # 2: units carry trust and flags; 3: lists as columns (index_encoding); 4: units; 5: f16
 CACHE_ENV = "GRAPHMEM_INDEX_CACHE"
 _KEY, _FIELDS, _COLUMNS = "__key__", "__fields__", "__columns__"
 
@@ -145,7 +145,11 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
         elif isinstance(value, np.ndarray):
             if value.dtype.hasobject:
                 raise TypeError(f"field {name} holds Python objects")
-            arrays[name] = value
+            halved = _exact_halves(value)
+            if halved is not None:
+                arrays[f"{name}.f16"] = halved
+            else:
+                arrays[name] = value
         elif (encoded := encode_columns(name, value)) is not None:
             columns[name], members = encoded
             arrays.update(members)
@@ -164,6 +168,15 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
         with suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def _exact_halves(value: np.ndarray) -> np.ndarray | None:
+    """A float32 array as float16 when that holds every value exactly (the fact vectors, see
+    graphmem.index.half_precision), else None."""
+    if value.dtype != np.float32 or not value.size:
+        return None
+    halved = value.astype(np.float16)
+    return halved if np.array_equal(halved.astype(np.float32), value) else None
 
 
 def read_key(path: Path) -> dict[str, Any] | None:
@@ -212,7 +225,7 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
             for name in _cached_fields():
                 if name in columns:
                     values[name] = decode_columns(name, columns[name], members)
-                elif name not in members.files and f"{name}.shape" not in members.files:
+                elif not {name, f"{name}.shape", f"{name}.f16"} & set(members.files):
                     values[name] = other[name]
             large = reading.result()
 
@@ -226,6 +239,8 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
                     values[name].check_format(full_check=True)
                 elif name in members.files:
                     values[name] = member(name)
+                elif f"{name}.f16" in members.files:
+                    values[name] = member(f"{name}.f16").astype(np.float32)
         index = RetrievalIndex(**values)
         check_index(index)
         return index

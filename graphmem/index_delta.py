@@ -33,6 +33,7 @@ from graphmem.index import (
     Unit,
     as_pairs,
     assemble,
+    half_precision,
     name_index,
     supersession_pairs,
     unit_from_node,
@@ -225,10 +226,11 @@ def apply_delta(index: RetrievalIndex, delta: Delta, encode: Encode) -> Retrieva
     graph, mention_matrix = assemble(len(rows.units), len(rows.entity_ids), mention_pairs, rows.facts,
                                      synonym_pairs, synonym_scores)  # fmt: skip
 
-    def vectors(old: np.ndarray, total: int, changed: list[int], texts: Callable[[int], str]) -> np.ndarray:
+    def vectors(old: np.ndarray, total: int, changed: list[int], texts: Callable[[int], str],
+                rounded: bool = False) -> np.ndarray:  # fmt: skip
         changed = sorted(set(changed))
-        fresh = encode([texts(row) for row in changed]) if changed else old[:0]
-        return _grow(old, total, changed, np.asarray(fresh, dtype=np.float32))
+        fresh = np.asarray(encode([texts(row) for row in changed]) if changed else old[:0], dtype=np.float32)
+        return _grow(old, total, changed, half_precision(fresh) if rounded else fresh)
 
     return replace(
         index,
@@ -244,7 +246,8 @@ def apply_delta(index: RetrievalIndex, delta: Delta, encode: Encode) -> Retrieva
         entity_vectors=vectors(
             index.entity_vectors, len(rows.entities), rows.embed_entities, lambda r: rows.entities[r].name
         ),
-        fact_vectors=vectors(index.fact_vectors, len(rows.facts), rows.embed_facts, rows.fact_texts.__getitem__),
+        fact_vectors=vectors(index.fact_vectors, len(rows.facts), rows.embed_facts, rows.fact_texts.__getitem__,
+                             rounded=True),
         name_to_entity=_names(index, rows),
         facts=rows.facts,
         fact_texts=rows.fact_texts,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import zipfile
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 
 from graphmem import index_cache
-from graphmem.index import RetrievalIndex, Unit
+from graphmem.index import RetrievalIndex, Unit, half_precision
 from graphmem.index_cache import (
     CacheKey,
     _rows_in_range,
@@ -254,3 +255,34 @@ def test_an_index_cached_for_a_deleted_store_is_not_used_by_its_successor(
 )  # fmt: skip
 def test_entity_rows_are_ints_in_range(rows: list[object], ok: bool) -> None:
     assert _rows_in_range(rows, 5) is ok
+
+
+def test_float32_arrays_float16_holds_exactly_are_stored_in_half_the_bytes(tmp_path: Path) -> None:
+    index = small_index()
+    index = replace(index, fact_vectors=half_precision(np.random.default_rng(3).random((2, 4), dtype=np.float32)))
+    assert not np.array_equal(half_precision(index.unit_vectors), index.unit_vectors)  # these stay float32
+    path = tmp_path / "team-a.x.npz"
+    save_index(index, path, key_for(index))
+    with np.load(path) as members:
+        assert members["fact_vectors.f16"].dtype == np.float16 and "fact_vectors" not in members.files
+        assert members["unit_vectors"].dtype == np.float32 and "unit_vectors.f16" not in members.files
+    loaded = load_index(path, key_for(index))
+    assert loaded is not None and loaded.fact_vectors.dtype == np.float32
+    assert_same(index, loaded)
+
+
+def test_built_and_updated_fact_vectors_are_at_half_precision(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spacy_extractor: object, embedder: object
+) -> None:
+    from graphmem.memory import Memory
+
+    monkeypatch.setenv(index_cache.CACHE_ENV, str(tmp_path / "index-cache"))
+    with EmbeddedStore(tmp_path / "g.sqlite3") as store:
+        memory = Memory(store, "team-a", extractor=spacy_extractor, embedder=embedder)  # type: ignore[arg-type]
+        memory.add_documents([{"id": "d1", "text": "Ada Lovelace lived in London with Charles Babbage."}])
+        built = memory.index()
+        memory.add_documents([{"id": "d2", "text": "Grace Hopper worked in Arlington for the Navy."}])
+        updated = memory.index()
+    assert updated.origin == "incremental" and len(updated.facts) > len(built.facts) > 0
+    for index in (built, updated):
+        assert np.array_equal(half_precision(index.fact_vectors), index.fact_vectors)
