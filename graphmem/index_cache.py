@@ -240,7 +240,7 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
                 elif name in members.files:
                     values[name] = member(name)
                 elif f"{name}.f16" in members.files:
-                    values[name] = member(f"{name}.f16").astype(np.float32)
+                    values[name] = np.asarray(member(f"{name}.f16"), dtype=np.float32)  # widened when read, if large
         index = RetrievalIndex(**values)
         check_index(index)
         return index

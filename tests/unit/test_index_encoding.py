@@ -134,11 +134,12 @@ def test_large_members_read_in_many_chunks_by_several_threads_come_back_whole(
     assert np.array_equal(read["fortran"], vectors[:50]) and read["empty"].shape == (0, 3)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float16])
 def test_a_file_ending_inside_a_member_while_it_is_read_raises(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, dtype: type
 ) -> None:
     path = tmp_path / "big.npz"
-    np.savez(path, vectors=np.ones((1000, 100), dtype=np.float32))
+    np.savez(path, vectors=np.ones((1000, 100), dtype=dtype))
     real = index_encoding._layouts
 
     def grown(path: Path, min_bytes: int) -> list[Any]:  # as if the file were cut after its headers were read
@@ -175,3 +176,14 @@ def test_unit_columns_that_do_not_fit_raise(kind: str, change: tuple[str, np.nda
         members = {**members, change[0]: change[1]}
     with pytest.raises(ValueError):
         decode_columns("units", kind, members)
+
+
+def test_float16_members_come_back_widened_to_float32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index_encoding, "_READ_CHUNK", 1000)  # 500 halves a chunk: 78 chunks, the last partial
+    halves = np.random.default_rng(5).standard_normal((303, 128)).astype(np.float16)
+    path = tmp_path / "big.npz"
+    np.savez(path, vectors=halves, big_endian=halves.astype(">f2"))
+    read = large_members(path, min_bytes=0)
+    assert read["vectors"].dtype == np.float32 and np.array_equal(read["vectors"], halves.astype(np.float32))
+    assert read["big_endian"].dtype == np.dtype(">f2")  # only native float16 is widened
+    assert np.array_equal(read["big_endian"], halves)
