@@ -9,7 +9,7 @@ nothing stored is ever unpickled) holding:
 - ``__key__``: what the file is valid for, as JSON (format, namespace, revision, model, store, counts).
 Members of 32 MB or more (the vectors, at scale) are read straight into their arrays by a few threads, without
 zipfile's checksum pass, while the small ones are decoded; a short one is still caught
-(graphmem.index_encoding.LargeMembers).
+(graphmem.npz_read.LargeMembers).
 
 The code is generic over RetrievalIndex's fields: a new field needs no cache code, and the
 field names and types are part of the format, so old files stop matching by themselves.
@@ -46,14 +46,15 @@ from graphmem.embed import Embedder
 from graphmem.index import RetrievalIndex, Unit, build_index
 from graphmem.index_delta import DeltaError, RecordingStore, apply_delta
 from graphmem.index_encoding import (
-    LargeMembers,
     collector_paused,
     decode_columns,
     encode_columns,
+    exact_halves,
     from_tag,
     json_member,
     to_json,
 )
+from graphmem.npz_read import LargeMembers
 from graphmem.store import EmbeddedStore, GraphStore
 from graphmem.store.base import check_namespace
 
@@ -145,7 +146,7 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
         elif isinstance(value, np.ndarray):
             if value.dtype.hasobject:
                 raise TypeError(f"field {name} holds Python objects")
-            halved = _exact_halves(value)
+            halved = exact_halves(value)
             if halved is not None:
                 arrays[f"{name}.f16"] = halved
             else:
@@ -168,15 +169,6 @@ def save_index(index: RetrievalIndex, path: Path, key: CacheKey) -> None:
         with suppress(OSError):
             os.unlink(temporary)
         raise
-
-
-def _exact_halves(value: np.ndarray) -> np.ndarray | None:
-    """A float32 array as float16 when that holds every value exactly (the fact vectors, see
-    graphmem.index.half_precision), else None."""
-    if value.dtype != np.float32 or not value.size:
-        return None
-    halved = value.astype(np.float16)
-    return halved if np.array_equal(halved.astype(np.float32), value) else None
 
 
 def read_key(path: Path) -> dict[str, Any] | None:
@@ -218,7 +210,7 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
         return None
     try:
         with LargeMembers(path) as reading, np.load(path, allow_pickle=False) as members, collector_paused():
-            # the small members are decoded while the large ones are read (graphmem.index_encoding.LargeMembers)
+            # the small members are decoded while the large ones are read (graphmem.npz_read.LargeMembers)
             other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
             columns = json.loads(members[_COLUMNS].tobytes())
             values: dict[str, Any] = {}

@@ -11,10 +11,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from graphmem import index_encoding
+from graphmem import npz_read
 from graphmem.index import Unit
 from graphmem.index_cache import load_index, save_index
-from graphmem.index_encoding import LargeMembers, decode_columns, encode_columns, large_members
+from graphmem.index_encoding import decode_columns, encode_columns
+from graphmem.npz_read import LargeMembers, large_members
 from tests.unit.test_index_cache import assert_same, key_for, small_index
 
 WHEN = datetime(2024, 5, 1, 9, 30, tzinfo=UTC)
@@ -125,7 +126,7 @@ def test_a_large_member_cut_short_raises(tmp_path: Path) -> None:
 def test_large_members_read_in_many_chunks_by_several_threads_come_back_whole(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(index_encoding, "_READ_CHUNK", 4096)  # 1,000 x 100 float32: 98 chunks, some partial
+    monkeypatch.setattr(npz_read, "_READ_CHUNK", 4096)  # 1,000 x 100 float32: 98 chunks, some partial
     vectors = np.random.default_rng(7).standard_normal((1000, 100)).astype(np.float32)
     path = tmp_path / "big.npz"
     np.savez(path, vectors=vectors, fortran=np.asfortranarray(vectors[:50]), empty=np.zeros((0, 3)))
@@ -140,12 +141,12 @@ def test_a_file_ending_inside_a_member_while_it_is_read_raises(
 ) -> None:
     path = tmp_path / "big.npz"
     np.savez(path, vectors=np.ones((1000, 100), dtype=dtype))
-    real = index_encoding._layouts
+    real = npz_read._layouts
 
     def grown(path: Path, min_bytes: int) -> list[Any]:  # as if the file were cut after its headers were read
         return [replace(lay, shape=(lay.shape[0] * 3, *lay.shape[1:])) for lay in real(path, min_bytes)]
 
-    monkeypatch.setattr(index_encoding, "_layouts", grown)
+    monkeypatch.setattr(npz_read, "_layouts", grown)
     with LargeMembers(path, min_bytes=1) as reading, pytest.raises(ValueError, match="vectors is cut short"):
         reading.result()
 
@@ -179,7 +180,7 @@ def test_unit_columns_that_do_not_fit_raise(kind: str, change: tuple[str, np.nda
 
 
 def test_float16_members_come_back_widened_to_float32(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index_encoding, "_READ_CHUNK", 1000)  # 500 halves a chunk: 78 chunks, the last partial
+    monkeypatch.setattr(npz_read, "_READ_CHUNK", 1000)  # 500 halves a chunk: 78 chunks, the last partial
     halves = np.random.default_rng(5).standard_normal((303, 128)).astype(np.float16)
     path = tmp_path / "big.npz"
     np.savez(path, vectors=halves, big_endian=halves.astype(">f2"))
