@@ -3,7 +3,8 @@
 Encoding one short question costs about as much as encoding eight (the model's fixed cost per call dominates),
 so under concurrent queries a model call per question would queue them behind each other. Here the first caller
 runs the model for every question waiting at that moment; the others wait for their rows. While the model runs,
-new questions gather and go together in the next call.
+new questions gather and go together in the next call. ``parallel`` calls may run at once (Memory allows two:
+the two halves of a batch of queries embed their questions each on its own core, graphmem.retrieve.batch).
 """
 
 from __future__ import annotations
@@ -28,12 +29,13 @@ class _Request:
 class BatchingEmbedder(EmbedderWrapper):
     """Thread-safe; with one caller at a time it is the inner embedder plus a lock."""
 
-    def __init__(self, inner: Embedder, max_batch: int = 64) -> None:
+    def __init__(self, inner: Embedder, max_batch: int = 64, parallel: int = 1) -> None:
         super().__init__(inner)
         self.max_batch = max_batch
+        self.parallel = parallel
         self._cond = threading.Condition()
         self._pending: list[_Request] = []
-        self._busy = False
+        self._running = 0  # model calls under way
         self.calls = 0  # model calls made, for tests and benchmarks
         self.texts = 0
 
@@ -43,11 +45,11 @@ class BatchingEmbedder(EmbedderWrapper):
             self._pending.append(request)
         while True:
             with self._cond:
-                while not request.done and self._busy:
+                while not request.done and (self._running >= self.parallel or request not in self._pending):
                     self._cond.wait()
                 if request.done:
                     break
-                self._busy = True  # no call running: this caller runs one for the questions waiting
+                self._running += 1  # a call free: this caller runs one for the questions waiting
                 batch = self._take()
             self._run(batch)
         if request.error is not None:
@@ -90,5 +92,5 @@ class BatchingEmbedder(EmbedderWrapper):
                     request.done = True
                 self.calls += calls
                 self.texts += sum(len(r.texts) for r in batch if r.vectors is not None)
-                self._busy = False
+                self._running -= 1
                 self._cond.notify_all()

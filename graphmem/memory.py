@@ -176,7 +176,7 @@ class Memory:
     def _questions(self) -> Embedder:
         """The embedder of questions: the model itself, batching the questions of concurrent threads."""
         if self._question_embedder is None:
-            self._question_embedder = BatchingEmbedder(query_embedder(self.embedder))
+            self._question_embedder = BatchingEmbedder(query_embedder(self.embedder), parallel=2)  # two halves
         return self._question_embedder
 
     def flagged(self, namespace: str | None = None) -> list[FlaggedUnit]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -26,8 +26,10 @@ import numpy as np
 from graphmem.retrieve.core import Retriever
 from graphmem.retrieve.ppr_many import solve_many
 from graphmem.retrieve.results import Query, Retrieval, Walk, WalkStart
+from graphmem.threads import blas_on_one_thread, one_thread
 
 BATCHED_MODES = ("ppr", "hybrid")
+SPLIT_FROM = 4  # a batch of at least this many runs as two halves, one per core
 
 
 def prepare_many(retriever: Retriever, queries: list[str]) -> list[Query]:
@@ -42,17 +44,31 @@ def prepare_many(retriever: Retriever, queries: list[str]) -> list[Query]:
 
 
 def search_many(retriever: Retriever, queries: list[str], k: int = 5, mode: str = "ppr",
-                as_of: datetime | None = None) -> list[Retrieval]:  # fmt: skip
-    """``retriever.search`` of each query, together (ppr and hybrid; other modes and a single query one by one)."""
+                as_of: datetime | None = None, helper: Executor | None = None) -> list[Retrieval]:  # fmt: skip
+    """``retriever.search`` of each query, together (ppr and hybrid; other modes and a single query one by one).
+    With a ``helper`` (an executor with a thread free), SPLIT_FROM queries or more run as two halves, one there."""
     if mode not in BATCHED_MODES or len(queries) < 2 or retriever.index.n_units == 0 or k <= 0:
         return [retriever.search(query, k, mode, as_of) for query in queries]
+    if helper is None or len(queries) < SPLIT_FROM:
+        return _search_block(retriever, queries, k, mode, as_of)
+    middle = (len(queries) + 1) // 2
+    first = helper.submit(_search_block, retriever, queries[:middle], k, mode, as_of)
+    try:
+        second = _search_block(retriever, queries[middle:], k, mode, as_of)
+    finally:
+        wait([first])  # never leave the other half running behind an error
+    return first.result() + second
+
+
+def _search_block(retriever: Retriever, queries: list[str], k: int, mode: str,
+                  as_of: datetime | None) -> list[Retrieval]:  # fmt: skip
     started = time.perf_counter()
     index, config = retriever.index, retriever.config
     solver, valid, allowed = retriever._at(as_of)
     parsed = prepare_many(retriever, queries)
     vectors = np.stack([query.vector for query in parsed])
     dense = vectors @ index.unit_vectors.T
-    fact_scores = vectors @ index.fact_vectors.T if config.fact_seeds and len(index.fact_vectors) else None
+    fact_scores = _scores(vectors, index.fact_vectors) if config.fact_seeds and len(index.fact_vectors) else None
     starts: list[WalkStart | Walk] = []
     for i, query in enumerate(parsed):
         relevance = retriever.relevance(dense[i], query.text, mode)
@@ -60,6 +76,18 @@ def search_many(retriever: Retriever, queries: list[str], k: int = 5, mode: str 
     walks = _walk_all(retriever, solver, starts)
     return [retriever.finish(Retrieval(query=query, mode=mode, hits=[], as_of=as_of), walk.scores, walk, allowed, k,
                              started) for query, walk in zip(queries, walks, strict=True)]  # fmt: skip
+
+
+def _scores(vectors: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """``vectors @ matrix.T`` on one thread, through torch: for 4 questions against 114k fact vectors, 7.3 ms
+    against OpenBLAS's 13.6 ms (a batch's half runs this beside the other half, graphmem.threads)."""
+    try:
+        import torch
+    except ImportError:
+        return vectors @ matrix.T
+    with one_thread():
+        product = torch.from_numpy(np.ascontiguousarray(matrix)) @ torch.from_numpy(np.ascontiguousarray(vectors)).T
+    return np.ascontiguousarray(product.numpy().T)
 
 
 def _walk_all(retriever: Retriever, solver: object, starts: list[WalkStart | Walk]) -> list[Walk]:
@@ -99,7 +127,9 @@ class QueryBatcher:
         self.max_batch = max_batch
         self.max_parallel = max_parallel
         self.gather_seconds = gather_seconds
-        self._cond = threading.Condition()
+        lock = threading.RLock()
+        self._cond = threading.Condition(lock)
+        self._arrived = threading.Condition(lock)  # a caller asked: the leader gathering a batch looks again
         self._waiting: list[_Call] = []
         self._running = 0
         self._returning: set[int] = set()  # threads of the batch answered last: they may ask again at once
@@ -120,10 +150,12 @@ class QueryBatcher:
         if len(batch) == 1:
             return search_many(batch[0].retriever, queries, k, mode, as_of)
         with self._cond:
-            if self._workers is None:
-                self._workers = ThreadPoolExecutor(self.max_parallel, thread_name_prefix="graphmem-batch")
+            if self._workers is None:  # two threads per batch at once, a batch's and its helper's; BLAS on one
+                # thread in each (graphmem.threads): with its own workers it competed with the other half
+                self._workers = ThreadPoolExecutor(2 * self.max_parallel, thread_name_prefix="graphmem-batch",
+                                                   initializer=blas_on_one_thread)  # fmt: skip
             workers = self._workers
-        return workers.submit(search_many, batch[0].retriever, queries, k, mode, as_of).result()
+        return workers.submit(search_many, batch[0].retriever, queries, k, mode, as_of, workers).result()
 
     def search(self, retriever: Retriever, query: str, k: int = 5, mode: str = "ppr",
                as_of: datetime | None = None) -> Retrieval:  # fmt: skip
@@ -133,6 +165,7 @@ class QueryBatcher:
         call = _Call(retriever, query, (id(retriever), k, mode, as_of), threading.get_ident())
         with self._cond:
             self._waiting.append(call)
+            self._arrived.notify()
             while not call.done and (self._running >= self.max_parallel or call not in self._waiting):
                 self._cond.wait()
             batch = []
@@ -157,7 +190,7 @@ class QueryBatcher:
             alike = [c for c in self._waiting if c.key == call.key]
             if len(alike) >= self.max_batch or not self._returning - {c.thread for c in alike}:
                 return
-            self._cond.wait(left)
+            self._arrived.wait(left)
 
     def _take(self, call: _Call) -> list[_Call]:
         """``call`` and the oldest waiting calls of its kind (same retriever and arguments), up to max_batch."""

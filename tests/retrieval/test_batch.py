@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import numpy as np
@@ -154,3 +155,14 @@ def test_batches_of_several_run_on_the_batchers_thread_which_close_stops(retriev
     outcomes = waiting_calls(batcher, retriever, ASKED[:2])  # started again
     assert all("result" in o for o in outcomes) and (batcher.batches, batcher.queries) == (3, 6)
     batcher.close()
+
+
+def test_a_batch_split_in_two_halves_answers_as_each_query_alone(retriever: Retriever) -> None:
+    asked = ASKED[:5]  # 3 on the helper's thread, 2 on this one
+    with ThreadPoolExecutor(1, thread_name_prefix="helper") as helper:
+        halves = search_many(retriever, asked, k=5, mode="ppr", helper=helper)
+    whole = search_many(retriever, asked, k=5, mode="ppr")
+    assert [r.query for r in halves] == asked
+    for question, half, together in zip(asked, halves, whole, strict=True):
+        same(retriever.search(question, k=5, mode="ppr"), half)
+        same(together, half)

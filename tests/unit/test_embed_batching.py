@@ -73,3 +73,30 @@ def test_a_failing_question_fails_only_its_caller_and_the_embedder_goes_on() -> 
     # Whatever was batched with it, only the poisoned question fails.
     assert ["error" if f.exception() else "ok" for f in futures] == ["ok", "error", "ok", "ok"]
     assert batching.encode(["after"]).shape == (1, 8)
+
+
+@pytest.mark.parametrize("parallel", [1, 2])
+def test_parallel_calls_run_at_once_and_no_more(parallel: int) -> None:
+    class Counting(SlowHashEmbedder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.now = self.most = 0
+
+        def encode(self, texts: Sequence[str]) -> np.ndarray:
+            with self._lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                return super().encode(texts)
+            finally:
+                with self._lock:
+                    self.now -= 1
+
+    inner = Counting()
+    batching = BatchingEmbedder(inner, parallel=parallel)
+    questions = [f"question {i}" for i in range(12)]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        rows = list(pool.map(lambda q: batching.encode([q]), questions))
+    for question, row in zip(questions, rows, strict=True):
+        assert np.array_equal(row, SlowHashEmbedder().encode([question]))
+    assert inner.most == parallel
