@@ -213,11 +213,12 @@ def load_index(path: Path, expected: CacheKey, *, counts: bool = True) -> Retrie
             # the small members are decoded while the large ones are read (graphmem.npz_read.LargeMembers)
             other = json.loads(members[_FIELDS].tobytes(), object_hook=from_tag)
             columns = json.loads(members[_COLUMNS].tobytes())
+            stored = set(members.files)
             values: dict[str, Any] = {}
             for name in _cached_fields():
                 if name in columns:
                     values[name] = decode_columns(name, columns[name], members)
-                elif not {name, f"{name}.shape", f"{name}.f16"} & set(members.files):
+                elif not {name, f"{name}.shape", f"{name}.f16"} & stored:
                     values[name] = other[name]
             large = reading.result()
 

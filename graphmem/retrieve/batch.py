@@ -167,7 +167,7 @@ class QueryBatcher:
         call = _Call(retriever, query, (id(retriever), k, mode, as_of), threading.get_ident())
         with self._cond:
             self._waiting.append(call)
-            self._arrived.notify()
+            self._arrived.notify_all()  # every gathering leader (max_parallel of them) looks
             while not call.done and (self._running >= self.max_parallel or call not in self._waiting):
                 self._cond.wait()
             batch = []
